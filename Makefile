@@ -1,0 +1,35 @@
+# vigil: a container init and runit's tools in one static binary.
+GO      ?= go
+BIN     := bin/vigil
+export CGO_ENABLED := 0
+
+.PHONY: all build test race peers bench run image clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "-s -w" -o $(BIN) ./cmd/vigil
+
+# Debian's runit, busybox, tini and dumb-init, unpacked into .cache/peers.
+peers:
+	sh scripts/peers.sh
+
+test: build peers
+	VIGIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./reaper/ ./services/...
+
+bench: build peers
+	$(GO) run ./bench -vigil $(BIN) -peers .cache/peers
+
+# Supervise the example services with vigil in the foreground; Ctrl-C stops
+# them all. The examples are copied, so their supervise/ state stays out of
+# the tree.
+run: build
+	rm -rf .cache/run && mkdir -p .cache/run && cp -a examples/service .cache/run/service
+	SVDIR=$(CURDIR)/.cache/run/service VIGIL_RUNDIR=$(CURDIR)/.cache/run/state $(BIN)
+
+image: build
+	sh scripts/image.sh
+
+clean:
+	rm -rf bin .cache/run

@@ -1,0 +1,169 @@
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dir is a supervise directory held by its supervisor: the lock, the
+// control FIFO (opened read-write, so it never reports end of file and a
+// client's write always finds a reader) and the ok FIFO, whose open read
+// end tells clients that a supervisor is alive.
+type Dir struct {
+	Path    string // the supervise directory itself
+	Control int    // nonblocking fd of the control FIFO
+	lock    int
+	ok      int
+}
+
+// ErrLocked means another supervisor holds the directory's lock.
+var ErrLocked = errors.New("unable to lock supervise/lock: temporary failure")
+
+// Open creates and takes the supervise directory of the service in svcDir,
+// as runsv does: supervise/ (mode 0700, through a dangling symlink too),
+// lock, control, ok. Where svcDir cannot hold it (a read-only root, a
+// directory owned by another user) the state goes under RunDir instead,
+// where Locate finds it. Open writes no status; the caller does.
+func Open(svcDir string) (*Dir, error) {
+	path, err := makeDir(svcDir)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dir{Path: path, Control: -1, lock: -1, ok: -1}
+	if err := d.open(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func makeDir(svcDir string) (string, error) {
+	path := filepath.Join(svcDir, "supervise")
+	err := unix.Mkdir(path, 0o700)
+	switch err {
+	case nil:
+		return path, nil
+	case unix.EEXIST:
+		st, serr := os.Stat(path)
+		if serr == nil {
+			if !st.IsDir() {
+				return "", errors.New("supervise exists but is not a directory")
+			}
+			if err = unix.Access(path, unix.W_OK); err == nil {
+				return path, nil
+			}
+			break // read-only: fall back to the runtime directory
+		}
+		// A dangling symlink: create its target, once, without parents,
+		// relative to the service directory as runsv does.
+		target, lerr := os.Readlink(path)
+		if lerr != nil {
+			return "", fmt.Errorf("unable to stat supervise: %w", serr)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(svcDir, target)
+		}
+		if merr := unix.Mkdir(target, 0o700); merr != nil && merr != unix.EEXIST {
+			return "", fmt.Errorf("unable to mkdir supervise (a symlink to %s): %w", target, merr)
+		}
+		return path, nil
+	}
+	if err != unix.EROFS && err != unix.EACCES && err != unix.EPERM {
+		return "", fmt.Errorf("unable to mkdir supervise: %w", err)
+	}
+	alt, aerr := RuntimePath(svcDir)
+	if aerr != nil {
+		return "", fmt.Errorf("unable to mkdir supervise: %w", err)
+	}
+	if merr := os.MkdirAll(alt, 0o700); merr != nil {
+		return "", fmt.Errorf("unable to mkdir supervise (%w), nor %s: %w", err, alt, merr)
+	}
+	return alt, nil
+}
+
+func (d *Dir) open() error {
+	var err error
+	d.lock, err = unix.Open(filepath.Join(d.Path, "lock"), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("unable to open supervise/lock: %w", err)
+	}
+	if err := unix.Flock(d.lock, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return ErrLocked
+	}
+	if d.Control, err = openFIFO(filepath.Join(d.Path, "control"), unix.O_RDWR); err != nil {
+		return err
+	}
+	if d.ok, err = openFIFO(filepath.Join(d.Path, "ok"), unix.O_RDONLY); err != nil {
+		return err
+	}
+	return nil
+}
+
+func openFIFO(path string, mode int) (int, error) {
+	name := "supervise/" + filepath.Base(path)
+	_ = unix.Mkfifo(path, 0o600) // it may exist from an earlier run
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return -1, fmt.Errorf("unable to stat %s: %w", name, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return -1, fmt.Errorf("%s exists but is not a fifo", name)
+	}
+	fd, err := unix.Open(path, mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("unable to open %s: %w", name, err)
+	}
+	return fd, nil
+}
+
+// Close releases the lock and closes the FIFOs. The status files stay, as
+// runit leaves them; clients see through ok that nobody supervises.
+func (d *Dir) Close() {
+	for _, fd := range []*int{&d.ok, &d.Control, &d.lock} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
+	}
+}
+
+// Write records s in status, stat and, when withPid is set, pid, each
+// through a *.new file renamed into place so readers never see half a file.
+func (d *Dir) Write(s Status, withPid bool) error {
+	b := s.Bytes()
+	if err := d.replace("status", b[:]); err != nil {
+		return err
+	}
+	if err := d.replace("stat", []byte(s.Stat())); err != nil {
+		return err
+	}
+	if withPid {
+		return d.replace("pid", []byte(s.PidText()))
+	}
+	return nil
+}
+
+func (d *Dir) replace(name string, data []byte) error {
+	tmp := filepath.Join(d.Path, name+".new")
+	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_TRUNC|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("unable to open supervise/%s.new: %w", name, err)
+	}
+	n, err := unix.Write(fd, data)
+	unix.Close(fd)
+	if err != nil || n != len(data) {
+		unix.Unlink(tmp)
+		if err == nil {
+			err = errors.New("partial write")
+		}
+		return fmt.Errorf("unable to write supervise/%s.new: %w", name, err)
+	}
+	if err := unix.Rename(tmp, filepath.Join(d.Path, name)); err != nil {
+		return fmt.Errorf("unable to rename supervise/%s.new: %w", name, err)
+	}
+	return nil
+}
