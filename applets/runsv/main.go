@@ -1,7 +1,52 @@
-// Package runsv is runit's runsv, a front end to the supervision engine.
+// Package runsv is runit's runsv: it supervises one service directory and
+// its logger, through vigil's engine.
 package runsv
 
-import "io"
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
 
-// Main is runsv.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int { return 111 }
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/errstr"
+	"github.com/vigil-init/vigil/reaper"
+	"github.com/vigil-init/vigil/services"
+)
+
+// Main is runsv DIR. It exits 0 after 'x' or SIGTERM once the service and
+// its logger are down, 1 on usage, 111 on a fatal error.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) != 2 || args[1] == "" {
+		fmt.Fprint(stderr, "usage: runsv dir\n\n")
+		return 1
+	}
+	dir := args[1]
+	sigc := make(chan os.Signal, 32)
+	signal.Notify(sigc, unix.SIGCHLD, unix.SIGTERM)
+
+	rp := reaper.New()
+	in, out, errf := services.StdFiles(stdin, stdout, stderr)
+	e, err := services.New(services.Config{Reaper: rp, Stdin: in, Stdout: out, Stderr: errf, Messages: stderr, Prog: "runsv"})
+	if err == nil {
+		err = e.Add(dir, dir)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "runsv %s: fatal: %s\n", dir, errstr.Describe(err))
+		return 111
+	}
+	go e.Run()
+	for {
+		select {
+		case sig := <-sigc:
+			if sig == unix.SIGCHLD {
+				rp.Reap()
+			} else {
+				e.Shutdown(0) // TERM is 'x': wait for the service, however long
+			}
+		case <-e.Done():
+			return 0
+		}
+	}
+}

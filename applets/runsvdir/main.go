@@ -1,7 +1,100 @@
-// Package runsvdir is runit's runsvdir, a front end to the supervision engine.
+// Package runsvdir is runit's runsvdir: it supervises every service in a
+// directory, through vigil's engine, in this one process.
 package runsvdir
 
-import "io"
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
 
-// Main is runsvdir.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int { return 111 }
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/reaper"
+	"github.com/vigil-init/vigil/services"
+)
+
+// DefaultGrace is how long TERM and HUP wait before KILL.
+const DefaultGrace = 7 * time.Second
+
+// Main is runsvdir [-P] dir [log]. Unlike runit's, SIGTERM stops every
+// service (TERM, CONT, KILL after VIGIL_GRACE) before exiting 0; SIGHUP
+// does the same and exits 111, as runit's does without waiting.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	args = args[1:]
+	setsid := false
+	// Like runit, look only at the first argument for an option.
+	if len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
+		switch args[0][1] {
+		case 'P':
+			setsid = true
+			args = args[1:]
+		case '-':
+			args = args[1:]
+		}
+	}
+	if len(args) == 0 || args[0] == "" {
+		fmt.Fprint(stderr, "usage: runsvdir [-P] dir\n\n")
+		return 1
+	}
+	dir := args[0]
+	if len(args) > 1 && len(args[1]) < 7 {
+		fmt.Fprintf(stderr, "runsvdir %s: warning: log must have at least seven characters.\n", dir)
+		fmt.Fprintf(stderr, "runsvdir %s: warning: log service disabled.\n", dir)
+	}
+	grace, err := Grace(os.Getenv("VIGIL_GRACE"))
+	if err != nil {
+		fmt.Fprintf(stderr, "runsvdir %s: fatal: VIGIL_GRACE: %v\n", dir, err)
+		return 100
+	}
+
+	sigc := make(chan os.Signal, 32)
+	signal.Notify(sigc, unix.SIGCHLD, unix.SIGTERM, unix.SIGHUP, unix.SIGALRM)
+	rp := reaper.New()
+	in, out, errf := services.StdFiles(stdin, stdout, stderr)
+	e, err := services.New(services.Config{Reaper: rp, Stdin: in, Stdout: out, Stderr: errf, Messages: stderr, Prog: "runsvdir", Setsid: setsid})
+	if err == nil {
+		err = e.Watch(dir)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "runsvdir %s: fatal: %v\n", dir, err)
+		return 100
+	}
+	go e.Run()
+	code := 0
+	for {
+		select {
+		case sig := <-sigc:
+			switch sig {
+			case unix.SIGCHLD:
+				rp.Reap()
+			case unix.SIGALRM:
+				e.Rescan()
+			case unix.SIGHUP:
+				code = 111
+				e.Shutdown(grace)
+			case unix.SIGTERM:
+				e.Shutdown(grace)
+			}
+		case <-e.Done():
+			return code
+		}
+	}
+}
+
+// Grace parses VIGIL_GRACE: a Go duration ("7s", "500ms") or whole seconds.
+func Grace(s string) (time.Duration, error) {
+	if s == "" {
+		return DefaultGrace, nil
+	}
+	if !strings.ContainsAny(s, "hmsuµn") {
+		s += "s"
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("not a duration: %q", s)
+	}
+	return d, nil
+}

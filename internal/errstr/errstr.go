@@ -5,6 +5,7 @@ package errstr
 
 import (
 	"errors"
+	"strings"
 	"syscall"
 )
 
@@ -62,4 +63,15 @@ var texts = map[syscall.Errno]string{
 	syscall.EADDRINUSE:   "address in use",
 	syscall.ENOEXEC:      "exec format error",
 	syscall.EDQUOT:       "disk quota exceeded",
+}
+
+// Describe is err's message with a wrapped errno's text replaced by
+// runit's: "unable to open supervise/lock: access denied".
+func Describe(err error) string {
+	msg := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) && strings.HasSuffix(msg, errno.Error()) {
+		return strings.TrimSuffix(msg, errno.Error()) + Of(errno)
+	}
+	return msg
 }

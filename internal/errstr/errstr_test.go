@@ -26,3 +26,17 @@ func TestOf(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("unable to open supervise/lock: %w", syscall.EACCES), "unable to open supervise/lock: access denied"},
+		{errors.New("supervise/control exists but is not a fifo"), "supervise/control exists but is not a fifo"},
+	} {
+		if got := Describe(tc.err); got != tc.want {
+			t.Errorf("Describe(%v) = %q; want %q", tc.err, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,242 @@
+package services
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/errstr"
+	"github.com/vigil-init/vigil/reaper"
+	"github.com/vigil-init/vigil/services/supervise"
+)
+
+// hookRun is a control/<c> script in flight. runsv waits for hooks and
+// freezes meanwhile; vigil runs them like any child and holds back only
+// this service's further commands, so a hook that hangs stalls nothing else.
+type hookRun struct {
+	proc *os.Process
+	then func(handled bool)
+}
+
+// readControl serves the bytes waiting in r's control FIFO, one command a
+// byte, in order. Unknown bytes, newlines included, are ignored. While a
+// hook runs, the service's own FIFO is not polled; the bytes already read
+// wait in pending.
+func (s *service) readControl(r *record) {
+	var buf [256]byte
+	for !s.closed && (r.isLog || s.hook == nil) {
+		n, err := unix.Read(r.sup.Control, buf[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 {
+			break
+		}
+		for i, c := range buf[:n] {
+			if s.closed {
+				break
+			}
+			if !r.isLog && s.hook != nil {
+				s.pending = append(s.pending, buf[i:n]...)
+				break
+			}
+			s.command(r, c)
+		}
+	}
+	s.step()
+}
+
+// command is runsv's ctrl(): what one control byte does to a record.
+func (s *service) command(r *record, c byte) {
+	running := r.proc != nil && r.st.State == supervise.Run
+	switch c {
+	case 'u':
+		r.st.Want = supervise.WantUp
+		r.once = false
+		r.write(false)
+	case 'd':
+		r.st.Want = supervise.WantDown
+		r.once = false
+		r.write(false)
+		if running {
+			s.stop(r)
+		}
+	case 'o':
+		r.st.Want = supervise.WantDown
+		r.write(false)
+		if r.st.State == supervise.Down && r.proc == nil {
+			r.once = true
+		}
+	case 'x':
+		if r.isLog {
+			return
+		}
+		r.st.Want = supervise.WantExit
+		r.once = false
+		r.write(false)
+		if running {
+			s.stop(r)
+		}
+	case 't':
+		if running {
+			s.stop(r)
+		}
+	case 'k':
+		// runsv leaves a finish script alone on 'k'; vigil kills it too,
+		// so that sv can always bound a stuck finish.
+		if r.proc != nil {
+			s.signalUnlessHook(r, 'k', running, syscall.SIGKILL, nil)
+		}
+	case 'p':
+		s.signalUnlessHook(r, 'p', running, syscall.SIGSTOP, func() {
+			r.st.Paused = true
+			r.write(false)
+		})
+	case 'c':
+		s.signalUnlessHook(r, 'c', running, syscall.SIGCONT, func() {
+			r.st.Paused = false
+			r.write(false)
+		})
+	case 'h':
+		s.signalUnlessHook(r, c, running, syscall.SIGHUP, nil)
+	case 'a':
+		s.signalUnlessHook(r, c, running, syscall.SIGALRM, nil)
+	case 'i':
+		s.signalUnlessHook(r, c, running, syscall.SIGINT, nil)
+	case 'q':
+		s.signalUnlessHook(r, c, running, syscall.SIGQUIT, nil)
+	case '1':
+		s.signalUnlessHook(r, c, running, syscall.SIGUSR1, nil)
+	case '2':
+		s.signalUnlessHook(r, c, running, syscall.SIGUSR2, nil)
+	}
+}
+
+// signalUnlessHook sends sig to r's process unless control/<c> handles it
+// (exits 0). Hooks are consulted only while run is running, as in runit.
+// after runs in any case, once the decision is made.
+func (s *service) signalUnlessHook(r *record, c byte, running bool, sig syscall.Signal, after func()) {
+	if !running && c != 'k' {
+		if after != nil {
+			after()
+		}
+		return
+	}
+	send := func(handled bool) {
+		if !handled && r.proc != nil {
+			r.proc.Signal(sig)
+		}
+		if after != nil {
+			after()
+		}
+	}
+	if r.isLog || !running {
+		send(false)
+		return
+	}
+	s.withHook(c, send)
+}
+
+// stop is runsv's stopservice: TERM unless control/t handles it, then, for
+// down and exit, CONT and the control/d or control/x hook.
+func (s *service) stop(r *record) {
+	if r.isLog {
+		if r.proc != nil {
+			r.proc.Signal(syscall.SIGTERM)
+			r.st.Term = true
+			r.write(false)
+			if r.st.Want != supervise.WantUp {
+				r.proc.Signal(syscall.SIGCONT)
+			}
+		}
+		return
+	}
+	s.withHook('t', func(handled bool) {
+		if !handled && r.proc != nil {
+			r.proc.Signal(syscall.SIGTERM)
+			r.st.Term = true
+			r.write(false)
+		}
+		var after byte
+		switch r.st.Want {
+		case supervise.WantDown:
+			after = 'd'
+		case supervise.WantExit:
+			after = 'x'
+			if s.e.shutting && !hookExists(r.dir, 'x') {
+				after = 'd' // at shutdown, control/d says how to stop
+			}
+		default:
+			return
+		}
+		if r.proc != nil {
+			r.proc.Signal(syscall.SIGCONT)
+		}
+		s.withHook(after, func(bool) {})
+	})
+}
+
+// hookExists is runsv's test: control/<c> exists and is owner-executable.
+func hookExists(dir string, c byte) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "control", string(c)), &st); err != nil {
+		return false
+	}
+	return st.Mode&unix.S_IXUSR != 0
+}
+
+// withHook runs control/<c> if the service has one and calls then with
+// whether it handled the command (exited 0); without a hook, then(false)
+// runs at once. Further commands to this service wait for the hook.
+func (s *service) withHook(c byte, then func(handled bool)) {
+	m := &s.main
+	if !hookExists(m.dir, c) {
+		then(false)
+		return
+	}
+	out := s.e.cfg.Stdout
+	if s.pipeW != nil {
+		out = s.pipeW
+	}
+	h := &hookRun{then: then}
+	name := "control/" + string(c)
+	proc, err := s.e.cfg.Reaper.StartProcess(name, []string{name}, &os.ProcAttr{
+		Dir:   m.dir,
+		Files: []*os.File{s.e.cfg.Stdin, out, s.e.cfg.Stderr},
+		Sys:   &syscall.SysProcAttr{Setsid: s.e.cfg.Setsid},
+	}, func(x reaper.Exit) {
+		s.e.post(func() { s.hookDone(h, x) })
+	})
+	if err != nil {
+		s.e.warnf(s.name, "unable to run %s: %s", name, errstr.Of(err))
+		then(false)
+		return
+	}
+	h.proc = proc
+	s.hook = h
+	s.e.pollEnable(m.sup.Control, false)
+}
+
+// hookDone continues the command that started the hook, then serves the
+// bytes that arrived meanwhile. A hook killed by a signal counts as
+// handled, as in runsv, which looks only at wstatus>>8.
+func (s *service) hookDone(h *hookRun, x reaper.Exit) {
+	if s.hook != h {
+		return
+	}
+	h.proc.Release()
+	s.hook = nil
+	h.then(int(x.Status)>>8 == 0)
+	for len(s.pending) > 0 && s.hook == nil && !s.closed {
+		c := s.pending[0]
+		s.pending = s.pending[1:]
+		s.command(&s.main, c)
+	}
+	if s.hook == nil && !s.closed {
+		s.e.pollEnable(s.main.sup.Control, true)
+		s.readControl(&s.main)
+	}
+	s.step()
+}

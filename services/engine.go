@@ -1,0 +1,262 @@
+// Package services is vigil's supervision engine: runit's runsv (one
+// service and its logger) and runsvdir (a directory of services) inside one
+// process. Every service keeps runit's supervise/ files byte for byte, so
+// runit's sv drives it.
+//
+// All state is owned by one goroutine, the loop in Run, which waits in
+// epoll for control FIFOs, directory changes and an eventfd that the reaper
+// and timers poke. Nothing else touches a service, so there is no per-service
+// locking and no goroutine per service.
+package services
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/reaper"
+)
+
+// Config is how a caller (init, runsvdir, runsv) sets up the engine.
+type Config struct {
+	Reaper *reaper.Reaper // required: every child is started through it
+	// Stdin, Stdout and Stderr are given to services; Stdout only to those
+	// without a logger. Nil means os.Stdin, os.Stdout, os.Stderr.
+	Stdin, Stdout, Stderr *os.File
+	// Messages receives the engine's own one-line messages.
+	Messages io.Writer
+	// Prog names the engine in messages, as runit's programs do:
+	// "runsv NAME: warning: ...". "vigil" gives "vigil: NAME: ...".
+	Prog string
+	// Setsid puts each service in its own session (runsvdir -P).
+	Setsid bool
+	// Pace is the minimum time between two starts of a process that keeps
+	// exiting at once; runit's is one second, the default.
+	Pace time.Duration
+	// Rescan is the safety-net period of the directory scan next to
+	// inotify; the default is one minute.
+	Rescan time.Duration
+}
+
+// Engine supervises services.
+type Engine struct {
+	cfg Config
+
+	epfd   int
+	wakefd int // eventfd: the inbox has something
+
+	mu    sync.Mutex // guards inbox only
+	inbox []func()
+
+	fds      map[int]*record // control FIFO fd to its record
+	services map[*service]struct{}
+	dirs     []*watchDir
+	inotify  int
+	watches  map[int32]*watchDir
+
+	shutting  bool
+	killed    bool
+	grace     time.Duration
+	killTimer *time.Timer
+	done      chan struct{}
+	stopLoop  bool
+}
+
+// New makes an engine; Run starts it.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Reaper == nil {
+		return nil, fmt.Errorf("services: no reaper")
+	}
+	if cfg.Stdin == nil {
+		cfg.Stdin = os.Stdin
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	if cfg.Messages == nil {
+		cfg.Messages = cfg.Stderr
+	}
+	if cfg.Prog == "" {
+		cfg.Prog = "vigil"
+	}
+	if cfg.Pace == 0 {
+		cfg.Pace = time.Second
+	}
+	if cfg.Rescan == 0 {
+		cfg.Rescan = time.Minute
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("unable to create epoll: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("unable to create eventfd: %w", err)
+	}
+	e := &Engine{
+		cfg:      cfg,
+		epfd:     epfd,
+		wakefd:   wakefd,
+		inotify:  -1,
+		fds:      make(map[int]*record),
+		services: make(map[*service]struct{}),
+		watches:  make(map[int32]*watchDir),
+		done:     make(chan struct{}),
+	}
+	if err := e.poll(wakefd); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	return e, nil
+}
+
+// post queues fn to run on the loop goroutine. Safe from any goroutine,
+// and it never blocks, so the reaper can call it.
+func (e *Engine) post(fn func()) {
+	e.mu.Lock()
+	e.inbox = append(e.inbox, fn)
+	first := len(e.inbox) == 1
+	e.mu.Unlock()
+	if first {
+		var one = [8]byte{1}
+		unix.Write(e.wakefd, one[:])
+	}
+}
+
+func (e *Engine) poll(fd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return fmt.Errorf("unable to watch fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// pollEnable turns readiness reports for fd on or off; the fd stays
+// registered.
+func (e *Engine) pollEnable(fd int, on bool) {
+	ev := unix.EpollEvent{Fd: int32(fd)}
+	if on {
+		ev.Events = unix.EPOLLIN
+	}
+	unix.EpollCtl(e.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
+}
+
+func (e *Engine) unpoll(fd int) {
+	unix.EpollCtl(e.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+}
+
+// Done is closed when Run has returned.
+func (e *Engine) Done() <-chan struct{} { return e.done }
+
+// Run is the loop. It returns when a shutdown has stopped everything, or
+// when the last service of an engine that watches no directory is gone (a
+// runsv after 'x').
+func (e *Engine) Run() {
+	defer close(e.done)
+	events := make([]unix.EpollEvent, 64)
+	for !e.stopLoop {
+		n, err := unix.EpollWait(e.epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			e.warnf("", "epoll: %v", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		rescan := false
+		for _, ev := range events[:n] {
+			fd := int(ev.Fd)
+			switch {
+			case fd == e.wakefd:
+				var buf [8]byte
+				unix.Read(e.wakefd, buf[:])
+				e.runInbox()
+			case fd == e.inotify:
+				rescan = e.drainInotify() || rescan
+			default:
+				if r := e.fds[fd]; r != nil {
+					r.svc.readControl(r)
+				}
+			}
+		}
+		if rescan {
+			e.scanAll()
+		}
+		e.checkFinished()
+	}
+	for _, d := range e.dirs {
+		d.close(e)
+	}
+	if e.inotify >= 0 {
+		unix.Close(e.inotify)
+	}
+	unix.Close(e.wakefd)
+	unix.Close(e.epfd)
+}
+
+func (e *Engine) runInbox() {
+	for {
+		e.mu.Lock()
+		work := e.inbox
+		e.inbox = nil
+		e.mu.Unlock()
+		if len(work) == 0 {
+			return
+		}
+		for _, fn := range work {
+			fn()
+		}
+	}
+}
+
+// checkFinished ends the loop once nothing is left to supervise after a
+// shutdown, or after the last service of a dirless engine exited.
+func (e *Engine) checkFinished() {
+	if len(e.services) > 0 {
+		return
+	}
+	if e.shutting || len(e.dirs) == 0 {
+		if e.killTimer != nil {
+			e.killTimer.Stop()
+		}
+		e.stopLoop = true
+	}
+}
+
+// Call runs fn on the loop goroutine and waits for it; for callers that
+// need a consistent look at the engine (tests, init's shutdown accounting).
+func (e *Engine) Call(fn func()) {
+	ran := make(chan struct{})
+	e.post(func() { fn(); close(ran) })
+	select {
+	case <-ran:
+	case <-e.done:
+	}
+}
+
+func (e *Engine) warnf(name, format string, args ...any) {
+	e.message(name, "warning: ", format, args...)
+}
+
+// message writes one line about a service, in runsv's form ("runsv web:
+// warning: ...") or, in init mode, vigil's ("vigil: web: warning: ...").
+func (e *Engine) message(name, kind, format string, args ...any) {
+	prefix := "runsv " + name + ": "
+	if e.cfg.Prog == "vigil" {
+		prefix = "vigil: "
+		if name != "" {
+			prefix += name + ": "
+		}
+	}
+	fmt.Fprintf(e.cfg.Messages, prefix+kind+format+"\n", args...)
+}

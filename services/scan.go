@@ -1,0 +1,237 @@
+package services
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/errstr"
+)
+
+// watchDir is a directory of services: runsvdir's job. Entries are
+// subdirectories and symlinks to directories, known by device and inode so
+// that a rename or a second symlink does not start a second supervisor.
+type watchDir struct {
+	path  string
+	wd    int32
+	key   fileKey
+	byKey map[fileKey]*service
+	retry *time.Timer
+	timer *time.Timer
+}
+
+const inotifyMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
+	unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR
+
+// Watch supervises every service in dir, now and as entries come and go.
+// inotify reports changes within milliseconds; a scan every Config.Rescan
+// catches what it cannot see (a symlinked dir swapped to a new target).
+func (e *Engine) Watch(dir string) error {
+	key, err := keyOf(dir)
+	if err != nil {
+		return fmt.Errorf("unable to change directory to %s: %s", dir, errstr.Of(err))
+	}
+	if e.inotify < 0 {
+		fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("unable to start inotify: %s", errstr.Of(err))
+		}
+		if err := e.poll(fd); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		e.inotify = fd
+	}
+	d := &watchDir{path: dir, key: key, wd: -1, byKey: make(map[fileKey]*service)}
+	e.dirs = append(e.dirs, d)
+	d.watch(e)
+	e.scan(d)
+	var tick func()
+	tick = func() {
+		e.post(func() {
+			e.checkDir(d)
+			e.scan(d)
+			if !e.shutting {
+				d.timer = time.AfterFunc(e.cfg.Rescan, tick)
+			}
+		})
+	}
+	d.timer = time.AfterFunc(e.cfg.Rescan, tick)
+	return nil
+}
+
+func (d *watchDir) watch(e *Engine) {
+	if d.wd >= 0 {
+		unix.InotifyRmWatch(e.inotify, uint32(d.wd))
+		delete(e.watches, d.wd)
+	}
+	wd, err := unix.InotifyAddWatch(e.inotify, d.path, inotifyMask)
+	if err != nil {
+		e.dirWarnf(d.path, "unable to watch directory, scanning every %v: %s", e.cfg.Rescan, errstr.Of(err))
+		d.wd = -1
+		return
+	}
+	d.wd = int32(wd)
+	e.watches[d.wd] = d
+}
+
+func (d *watchDir) close(e *Engine) {
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	if d.retry != nil {
+		d.retry.Stop()
+	}
+}
+
+// checkDir notices that the directory itself was replaced (a symlink
+// switched to another target, as runsvchdir does) and watches the new one.
+func (e *Engine) checkDir(d *watchDir) {
+	key, err := keyOf(d.path)
+	if err != nil || key == d.key {
+		return
+	}
+	d.key = key
+	d.watch(e)
+}
+
+// drainInotify empties the inotify queue; whatever it said, the answer is
+// a rescan. It reports whether there was anything.
+func (e *Engine) drainInotify() bool {
+	var buf [4096]byte
+	any := false
+	for {
+		n, err := unix.Read(e.inotify, buf[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 {
+			return any
+		}
+		any = true
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			if ev.Mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0 {
+				if d := e.watches[ev.Wd]; d != nil {
+					delete(e.watches, ev.Wd)
+					d.wd = -1
+					d.key = fileKey{}
+				}
+			}
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+		}
+	}
+}
+
+func (e *Engine) scanAll() {
+	for _, d := range e.dirs {
+		if d.wd < 0 {
+			e.checkDir(d)
+		}
+		e.scan(d)
+	}
+}
+
+// scan starts a service for every new entry, stops the services whose
+// entries are gone, and follows renames.
+func (e *Engine) scan(d *watchDir) {
+	if e.shutting {
+		return
+	}
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		e.dirWarnf(d.path, "unable to read directory: %s", errstr.Of(err))
+		return
+	}
+	seen := make(map[fileKey]string, len(entries))
+	failed := false
+	for _, ent := range entries {
+		name := ent.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		path := filepath.Join(d.path, name)
+		key, err := keyOf(path)
+		if err == unix.ENOTDIR {
+			continue
+		}
+		if err != nil {
+			e.dirWarnf(d.path, "unable to stat %s: %s", name, errstr.Of(err))
+			continue
+		}
+		if _, dup := seen[key]; dup {
+			continue
+		}
+		seen[key] = name
+		if s := d.byKey[key]; s != nil {
+			continue
+		}
+		s, err := e.add(path, name, key, d)
+		if err != nil {
+			e.warnf(name, "unable to start: %s", errstr.Describe(err))
+			failed = true
+			continue
+		}
+		d.byKey[key] = s
+	}
+	for key, s := range d.byKey {
+		name, ok := seen[key]
+		if !ok {
+			delete(d.byKey, key)
+			s.owner = nil
+			s.exit()
+			continue
+		}
+		if name != s.name {
+			if _, err := os.Lstat(filepath.Join(d.path, s.name)); err != nil {
+				s.rename(filepath.Join(d.path, name), name)
+			}
+		}
+	}
+	// A service that could not start (its lock still held by a supervisor
+	// on its way out, say) is tried again a second later, as runsvdir does.
+	if failed && d.retry == nil {
+		d.retry = time.AfterFunc(time.Second, func() {
+			e.post(func() { d.retry = nil; e.scan(d) })
+		})
+	}
+}
+
+func (d *watchDir) forget(s *service) {
+	if d.byKey[s.key] == s {
+		delete(d.byKey, s.key)
+	}
+}
+
+// exit stops the service for good, as runsv does on 'x' or SIGTERM.
+func (s *service) exit() {
+	if s.hook != nil {
+		s.pending = append(s.pending, 'x')
+		return
+	}
+	s.command(&s.main, 'x')
+	s.step()
+}
+
+func (e *Engine) dirWarnf(dir, format string, args ...any) {
+	if e.cfg.Prog == "vigil" {
+		e.message("", "warning: ", dir+": "+format, args...)
+		return
+	}
+	fmt.Fprintf(e.cfg.Messages, e.cfg.Prog+" "+dir+": warning: "+format+"\n", args...)
+}
+
+// Rescan scans every watched directory now (runsvdir's SIGALRM in Debian).
+func (e *Engine) Rescan() {
+	e.post(func() {
+		for _, d := range e.dirs {
+			e.checkDir(d)
+		}
+		e.scanAll()
+	})
+}

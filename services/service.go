@@ -1,0 +1,206 @@
+package services
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/errstr"
+	"github.com/vigil-init/vigil/services/supervise"
+)
+
+// record is one supervised process slot: the service's run/finish, or its
+// logger. It is runit's struct svdir.
+type record struct {
+	svc    *service
+	isLog  bool
+	dir    string // working directory of its processes
+	sup    *supervise.Dir
+	st     supervise.Status
+	proc   *os.Process
+	once   bool      // 'o' asked for one start while want is down
+	paceAt time.Time // no start before this (restart pacing)
+	pacer  *time.Timer
+}
+
+// service is one service directory: runit's runsv.
+type service struct {
+	e     *Engine
+	name  string // as messages and the directory scan know it
+	dir   string
+	key   fileKey
+	owner *watchDir // nil for a service added alone (runsv)
+	main  record
+	log   *record
+	pipeR *os.File // the log pipe; both ends held while the service lives
+	pipeW *os.File
+
+	hook    *hookRun // a control/<c> script in flight
+	pending []byte   // main control bytes that wait for the hook
+	closed  bool
+}
+
+type fileKey struct{ dev, ino uint64 }
+
+func keyOf(path string) (fileKey, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fileKey{}, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fileKey{}, unix.ENOTDIR
+	}
+	return fileKey{uint64(st.Dev), st.Ino}, nil
+}
+
+// Add supervises the service in dir under name, as runsv does. Call it on
+// the loop goroutine or before Run.
+func (e *Engine) Add(dir, name string) error {
+	key, err := keyOf(dir)
+	if err != nil {
+		return fmt.Errorf("unable to change directory: %s", errstr.Of(err))
+	}
+	_, err = e.add(dir, name, key, nil)
+	return err
+}
+
+func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, error) {
+	s := &service{e: e, name: name, dir: dir, key: key, owner: owner}
+	s.main = record{svc: s, dir: dir}
+	now := time.Now()
+	s.main.st = supervise.Status{Since: now, Want: supervise.WantUp}
+	if _, err := os.Stat(filepath.Join(dir, "down")); err == nil {
+		s.main.st.Want = supervise.WantDown
+	}
+	logDir := filepath.Join(dir, "log")
+	if st, err := os.Stat(logDir); err == nil {
+		if st.IsDir() {
+			s.log = &record{svc: s, isLog: true, dir: logDir}
+			s.log.st = supervise.Status{Since: now, Want: supervise.WantUp}
+			if _, err := os.Stat(filepath.Join(logDir, "down")); err == nil {
+				s.log.st.Want = supervise.WantDown
+			}
+		} else {
+			e.warnf(name, "./log: not a directory.")
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		e.warnf(name, "unable to stat ./log: %s", errstr.Of(err))
+	}
+	if err := s.open(); err != nil {
+		s.close()
+		return nil, err
+	}
+	e.services[s] = struct{}{}
+	s.main.write(true)
+	if s.log != nil {
+		s.log.write(false)
+	}
+	s.step()
+	return s, nil
+}
+
+// open takes the supervise directories and makes the log pipe.
+func (s *service) open() error {
+	var err error
+	if s.main.sup, err = supervise.Open(s.dir); err != nil {
+		return err
+	}
+	if err := s.e.poll(s.main.sup.Control); err != nil {
+		return err
+	}
+	s.e.fds[s.main.sup.Control] = &s.main
+	if s.log == nil {
+		return nil
+	}
+	if s.log.sup, err = supervise.Open(s.log.dir); err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	if err := s.e.poll(s.log.sup.Control); err != nil {
+		return err
+	}
+	s.e.fds[s.log.sup.Control] = s.log
+	if s.pipeR, s.pipeW, err = os.Pipe(); err != nil {
+		return fmt.Errorf("unable to create pipe for log service: %w", err)
+	}
+	return nil
+}
+
+// close gives up the supervise directories and the pipe; the service must
+// have no process left.
+func (s *service) close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	for _, r := range s.records() {
+		if r.pacer != nil {
+			r.pacer.Stop()
+		}
+		if r.sup != nil {
+			if r.sup.Control >= 0 {
+				s.e.unpoll(r.sup.Control)
+				delete(s.e.fds, r.sup.Control)
+			}
+			r.sup.Close()
+		}
+	}
+	s.closePipe()
+	delete(s.e.services, s)
+	if s.owner != nil {
+		s.owner.forget(s)
+	}
+}
+
+func (s *service) closePipe() {
+	if s.pipeR != nil {
+		s.pipeR.Close()
+		s.pipeW.Close()
+		s.pipeR, s.pipeW = nil, nil
+	}
+}
+
+func (s *service) records() []*record {
+	if s.log != nil {
+		return []*record{&s.main, s.log}
+	}
+	return []*record{&s.main}
+}
+
+func (r *record) label() string {
+	if r.isLog {
+		return r.svc.name + "/log"
+	}
+	return r.svc.name
+}
+
+// write records the status; withPid also rewrites supervise/pid.
+func (r *record) write(withPid bool) {
+	if r.sup == nil {
+		return
+	}
+	if err := r.sup.Write(r.st, withPid); err != nil {
+		r.svc.e.warnf(r.label(), "%s", errstr.Describe(err))
+	}
+}
+
+// rename follows the service directory when it is renamed under its
+// watched directory: runsv keeps its cwd, so vigil updates its paths.
+func (s *service) rename(dir, name string) {
+	old := s.dir
+	s.dir, s.name = dir, name
+	s.main.dir = dir
+	if s.log != nil {
+		s.log.dir = filepath.Join(dir, "log")
+	}
+	for _, r := range s.records() {
+		if r.sup != nil {
+			if rel, err := filepath.Rel(old, r.sup.Path); err == nil && !filepath.IsAbs(rel) && rel[0] != '.' {
+				r.sup.Path = filepath.Join(dir, rel)
+			}
+		}
+	}
+}
