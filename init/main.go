@@ -1,7 +1,60 @@
-// Package pid1 is vigil as a container's init.
+// Package pid1 is vigil as a container's init: it reaps every zombie,
+// forwards signals to the main command, runs start-up scripts, supervises
+// $SVDIR in-process with the engine, and shuts everything down in order
+// within a grace period, exiting with the main command's code.
+//
+// (Go cannot import a package named init, hence the name.)
 package pid1
 
-import "io"
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
 
-// Main is vigil's init mode.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int { return 111 }
+	"golang.org/x/sys/unix"
+)
+
+// caught is every signal init mode handles. The list is explicit: never
+// SIGURG, which the Go runtime sends itself, and never signal.Ignore, whose
+// SIG_IGN every service would inherit. TSTP, TTIN and TTOU are caught so
+// that init is never stopped; catching them leaves children's dispositions
+// at their defaults.
+var caught = []os.Signal{
+	unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGALRM, unix.SIGCONT,
+	unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU,
+}
+
+// Main is `vigil [options] [--] [command [args...]]`.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Signals first: a Go PID 1 without handlers dies with status 2 on
+	// TERM, INT or HUP, and a signal can arrive at any moment.
+	sigc := make(chan os.Signal, 128)
+	signal.Notify(sigc, caught...)
+
+	opts, err := parseOptions(args[1:], os.Getenv)
+	if err == errHelp {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if err == errVersion {
+		fmt.Fprintln(stdout, "vigil", Version)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vigil: %v\n%s", err, usage)
+		return 100
+	}
+	in, _ := stdin.(*os.File)
+	out, _ := stdout.(*os.File)
+	errf, _ := stderr.(*os.File)
+	if in == nil || out == nil || errf == nil {
+		fmt.Fprintln(stderr, "vigil: init mode needs real standard files")
+		return 111
+	}
+	return run(opts, sigc, in, out, errf)
+}
+
+// Version is set at build time with -ldflags "-X ...pid1.Version=...".
+var Version = "dev"

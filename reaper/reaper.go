@@ -68,8 +68,9 @@ func (r *Reaper) StartProcess(name string, argv []string, attr *os.ProcAttr, not
 
 // Reap collects every child that has exited, until wait4 reports none
 // left, and hands each exit to its owner. Call it on every SIGCHLD: signals
-// coalesce, so one call may find many children.
-func (r *Reaper) Reap() {
+// coalesce, so one call may find many children. It reports whether any
+// child, running or not, is left.
+func (r *Reaper) Reap() (children bool) {
 	type delivery struct {
 		notify Notify
 		exit   Exit
@@ -83,6 +84,7 @@ func (r *Reaper) Reap() {
 			continue
 		}
 		if pid <= 0 || err != nil {
+			children = err != unix.ECHILD
 			break
 		}
 		e := Exit{Pid: pid, Status: ws}
@@ -100,6 +102,15 @@ func (r *Reaper) Reap() {
 	for _, d := range done {
 		d.notify(d.exit)
 	}
+	return children
+}
+
+// Owns reports whether pid is a registered child not yet reaped.
+func (r *Reaper) Owns(pid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.owners[pid]
+	return ok
 }
 
 // Orphans is the number of unregistered children reaped so far.

@@ -196,7 +196,7 @@ func (s *service) withHook(c byte, then func(handled bool)) {
 		then(false)
 		return
 	}
-	out := s.e.cfg.Stdout
+	out := s.out
 	if s.pipeW != nil {
 		out = s.pipeW
 	}

@@ -138,9 +138,9 @@ func (s *service) spawn(r *record, path string, argv []string) error {
 
 func (s *service) procAttr(r *record) *os.ProcAttr {
 	cfg := &s.e.cfg
-	in, out := cfg.Stdin, cfg.Stdout
+	in, out := cfg.Stdin, s.out
 	if r.isLog {
-		in = s.pipeR
+		in, out = s.pipeR, cfg.Stdout
 	} else if s.pipeW != nil {
 		out = s.pipeW
 	}

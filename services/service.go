@@ -38,6 +38,8 @@ type service struct {
 	log   *record
 	pipeR *os.File // the log pipe; both ends held while the service lives
 	pipeW *os.File
+	out   *os.File // stdout without a logger: Config.Stdout or Config.Output's
+	free  func()   // releases out, if Config.Output made it
 
 	hook    *hookRun // a control/<c> script in flight
 	pending []byte   // main control bytes that wait for the hook
@@ -113,7 +115,13 @@ func (s *service) open() error {
 		return err
 	}
 	s.e.fds[s.main.sup.Control] = &s.main
+	s.out = s.e.cfg.Stdout
 	if s.log == nil {
+		if s.e.cfg.Output != nil {
+			if s.out, s.free, err = s.e.cfg.Output(s.name); err != nil {
+				return fmt.Errorf("unable to set up output: %w", err)
+			}
+		}
 		return nil
 	}
 	if s.log.sup, err = supervise.Open(s.log.dir); err != nil {
@@ -149,6 +157,10 @@ func (s *service) close() {
 		}
 	}
 	s.closePipe()
+	if s.free != nil {
+		s.free()
+		s.free = nil
+	}
 	delete(s.e.services, s)
 	if s.owner != nil {
 		s.owner.forget(s)

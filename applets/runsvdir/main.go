@@ -7,17 +7,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-init/vigil/reaper"
 	"github.com/vigil-init/vigil/services"
 )
-
-// DefaultGrace is how long TERM and HUP wait before KILL.
-const DefaultGrace = 7 * time.Second
 
 // Main is runsvdir [-P] dir [log]. Unlike runit's, SIGTERM stops every
 // service (TERM, CONT, KILL after VIGIL_GRACE) before exiting 0; SIGHUP
@@ -44,7 +39,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "runsvdir %s: warning: log must have at least seven characters.\n", dir)
 		fmt.Fprintf(stderr, "runsvdir %s: warning: log service disabled.\n", dir)
 	}
-	grace, err := Grace(os.Getenv("VIGIL_GRACE"))
+	grace, err := services.ParseGrace(os.Getenv("VIGIL_GRACE"))
 	if err != nil {
 		fmt.Fprintf(stderr, "runsvdir %s: fatal: VIGIL_GRACE: %v\n", dir, err)
 		return 100
@@ -82,19 +77,4 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-}
-
-// Grace parses VIGIL_GRACE: a Go duration ("7s", "500ms") or whole seconds.
-func Grace(s string) (time.Duration, error) {
-	if s == "" {
-		return DefaultGrace, nil
-	}
-	if !strings.ContainsAny(s, "hmsuµn") {
-		s += "s"
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("not a duration: %q", s)
-	}
-	return d, nil
 }

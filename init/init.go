@@ -1,0 +1,145 @@
+package pid1
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/reaper"
+	"github.com/vigil-init/vigil/services"
+	"github.com/vigil-init/vigil/services/supervise"
+)
+
+// initProc is the state of init mode. Everything but the reaper's
+// callbacks runs on the goroutine of loop.
+type initProc struct {
+	opts   Options
+	sigc   chan os.Signal
+	stdin  *os.File
+	stdout *os.File
+	stderr *os.File
+	cwd    string // the image's working directory, kept for the main command
+	self   int
+
+	rp      *reaper.Reaper
+	engine  *services.Engine
+	prefix  *prefixer
+	main    *os.Process
+	mainTTY bool
+	exits   chan reaper.Exit // the main command's, and scripts'
+
+	code     int  // exit code so far
+	mainDone bool // the main command has exited (or never ran)
+	stopping bool
+	stopSig  os.Signal
+	killAt   time.Time
+}
+
+func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int {
+	p := &initProc{
+		opts: opts, sigc: sigc, stdin: stdin, stdout: stdout, stderr: stderr,
+		self:     os.Getpid(),
+		rp:       reaper.New(),
+		exits:    make(chan reaper.Exit, 4),
+		mainDone: len(opts.Command) == 0,
+	}
+	p.rp.OnOrphan = func(e reaper.Exit) { p.debugf("reaped orphan %d (status %d)", e.Pid, e.Code()) }
+	if p.self != 1 {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			p.warnf("not PID 1 and unable to become a child subreaper: %v; orphans will not be reaped", err)
+		} else {
+			p.noticef("not PID 1 (pid %d): registered as child subreaper", p.self)
+		}
+	}
+	// Services and scripts can find their init to ask it to stop.
+	os.Setenv("VIGIL_PID", strconv.Itoa(p.self))
+	os.Remove(exitCodeFile())
+	if wd, err := os.Getwd(); err == nil {
+		p.cwd = wd
+	}
+	if abs, err := filepath.Abs(opts.SvDir); err == nil {
+		p.opts.SvDir = abs
+	}
+	// Do not keep the image's working directory busy; the main command
+	// still starts in it.
+	unix.Chdir("/")
+
+	if !p.startupScripts() {
+		return p.finish()
+	}
+	if err := p.startServices(); err != nil {
+		p.errorf("%v", err)
+		p.code = 111
+		p.beginShutdown(nil)
+		return p.loop()
+	}
+	if len(opts.Command) > 0 && !p.stopping {
+		p.startMain()
+	}
+	if p.engine == nil && len(opts.Command) == 0 && !p.stopping {
+		p.noticef("no command and no %s: reaping zombies until TERM or INT", opts.SvDir)
+	}
+	return p.loop()
+}
+
+// startServices supervises SvDir in-process when it is a directory.
+func (p *initProc) startServices() error {
+	st, err := os.Stat(p.opts.SvDir)
+	if err != nil || !st.IsDir() {
+		if len(p.opts.Command) == 0 || p.opts.Verbosity > 1 {
+			p.infof("%s: no service directory", p.opts.SvDir)
+		}
+		return nil
+	}
+	devnull, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		devnull = p.stdin
+	}
+	cfg := services.Config{
+		Reaper: p.rp,
+		// Services must not compete with the main command for the
+		// terminal's input.
+		Stdin:    devnull,
+		Stdout:   p.stdout,
+		Stderr:   p.stderr,
+		Messages: p.stderr,
+		Prog:     "vigil",
+	}
+	if p.opts.Prefix {
+		p.prefix = newPrefixer(p.stdout)
+		cfg.Output = p.prefix.output
+	}
+	e, err := services.New(cfg)
+	if err != nil {
+		return fmt.Errorf("unable to start the engine: %w", err)
+	}
+	if err := e.Watch(p.opts.SvDir); err != nil {
+		return err
+	}
+	p.engine = e
+	go e.Run()
+	return nil
+}
+
+// exitCodeFile is where a service asks for the container's exit code:
+// write the number there, then send TERM to $VIGIL_PID.
+func exitCodeFile() string {
+	return filepath.Join(supervise.RunDir(), "exitcode")
+}
+
+func readExitCode() (int, bool) {
+	b, err := os.ReadFile(exitCodeFile())
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 0 || n > 255 {
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,179 @@
+package pid1
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/errstr"
+	"github.com/vigil-init/vigil/reaper"
+)
+
+// afterKill is how long init waits, once everything got KILL, for the
+// kernel to deliver it before giving up on processes stuck in the kernel.
+const afterKill = 2 * time.Second
+
+// loop serves signals and exits until everything is gone.
+func (p *initProc) loop() int {
+	var engineDone <-chan struct{}
+	if p.engine != nil {
+		engineDone = p.engine.Done()
+	}
+	var killTimer, hardTimer <-chan time.Time
+	for {
+		if p.stopping {
+			if killTimer == nil {
+				killTimer = time.After(time.Until(p.killAt))
+				hardTimer = time.After(time.Until(p.killAt.Add(afterKill)))
+			}
+			if p.mainDone && engineDone == nil && !p.rp.Reap() {
+				return p.finish()
+			}
+		}
+		select {
+		case sig := <-p.sigc:
+			p.onSignal(sig)
+		case x := <-p.exits:
+			p.mainExited(x)
+		case <-engineDone:
+			engineDone = nil
+		case <-killTimer:
+			killTimer = make(chan time.Time) // never again
+			p.killEverything()
+		case <-hardTimer:
+			p.warnf("processes left after KILL; exiting anyway")
+			return p.finish()
+		}
+	}
+}
+
+func (p *initProc) onSignal(sig os.Signal) {
+	switch sig {
+	case unix.SIGCHLD:
+		p.rp.Reap()
+	case unix.SIGTERM, unix.SIGINT:
+		if p.stopping {
+			// A second request does not wait out the grace period.
+			p.infof("%v again: killing everything now", sig)
+			p.killAt = time.Now()
+			p.killEverything()
+			return
+		}
+		p.infof("%v: shutting down", sig)
+		p.beginShutdown(sig)
+	case unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGALRM, unix.SIGCONT:
+		if p.main != nil && !p.mainDone {
+			p.debugf("forwarding %v to %d", sig, p.main.Pid)
+			p.main.Signal(sig)
+		} else if sig == unix.SIGALRM && p.engine != nil {
+			p.engine.Rescan()
+		}
+	}
+	// PIPE, TSTP, TTIN and TTOU are caught only to be dropped.
+}
+
+// startMain runs the main command in the image's working directory, in its
+// own process group, in the foreground of the terminal if vigil has one.
+func (p *initProc) startMain() {
+	argv := p.opts.Command
+	path, err := exec.LookPath(argv[0])
+	if err != nil && !errors.Is(err, exec.ErrDot) {
+		p.cannotRun(argv[0], err)
+		return
+	}
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if p.ownsTerminal() {
+		sys.Foreground = true
+		sys.Ctty = 0
+		p.mainTTY = true
+	}
+	proc, err := p.rp.StartProcess(path, argv, &os.ProcAttr{
+		Dir:   p.cwd,
+		Files: []*os.File{p.stdin, p.stdout, p.stderr},
+		Sys:   sys,
+	}, func(x reaper.Exit) { p.exits <- x })
+	if err != nil {
+		p.cannotRun(argv[0], err)
+		return
+	}
+	p.main = proc
+	p.debugf("main command %q is pid %d", argv[0], proc.Pid)
+}
+
+// cannotRun ends the container as a shell would: 127 for a command that
+// is not there, 126 for one that cannot be executed.
+func (p *initProc) cannotRun(name string, err error) {
+	p.code = 126
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		p.code = 127
+	}
+	p.errorf("unable to run %s: %s", name, errstr.Describe(err))
+	p.mainDone = true
+	p.beginShutdown(nil)
+}
+
+// ownsTerminal reports whether stdin is vigil's controlling terminal with
+// vigil's process group in the foreground, so it can hand it to the main
+// command (docker run -it).
+func (p *initProc) ownsTerminal() bool {
+	fg, err := unix.IoctlGetInt(int(p.stdin.Fd()), unix.TIOCGPGRP)
+	return err == nil && fg == unix.Getpgrp()
+}
+
+func (p *initProc) mainExited(x reaper.Exit) {
+	p.main.Release()
+	p.mainDone = true
+	p.code = x.Code()
+	p.infof("main command exited with %d", p.code)
+	if p.mainTTY {
+		// Take the terminal back, so nothing left in the background is
+		// stopped for touching it while services shut down.
+		unix.IoctlSetPointerInt(int(p.stdin.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
+	}
+	p.beginShutdown(nil)
+}
+
+// beginShutdown sends every process its stop signal at once: TERM and
+// CONT to the main command, 'x' to every service (loggers follow their
+// service), TERM and CONT to processes that were reparented to vigil.
+func (p *initProc) beginShutdown(sig os.Signal) {
+	if p.stopping {
+		return
+	}
+	p.stopping = true
+	p.stopSig = sig
+	p.killAt = time.Now().Add(p.opts.Grace)
+	if p.main != nil && !p.mainDone {
+		p.main.Signal(unix.SIGTERM)
+		p.main.Signal(unix.SIGCONT)
+	}
+	if p.engine != nil {
+		p.engine.Shutdown(p.opts.Grace)
+	}
+	for _, pid := range p.orphans() {
+		unix.Kill(pid, unix.SIGTERM)
+		unix.Kill(pid, unix.SIGCONT)
+	}
+}
+
+// killEverything ends the grace period.
+func (p *initProc) killEverything() {
+	if p.main != nil && !p.mainDone {
+		p.main.Signal(unix.SIGKILL)
+	}
+	if p.engine != nil {
+		p.engine.KillAll()
+	}
+	if p.self == 1 {
+		// In a PID namespace this reaches every process but init.
+		unix.Kill(-1, unix.SIGKILL)
+		return
+	}
+	for _, pid := range p.orphans() {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}

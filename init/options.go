@@ -1,0 +1,124 @@
+package pid1
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/vigil-init/vigil/services"
+)
+
+const usage = `usage: vigil [-pqvV] [-g grace] [-s svdir] [-i initdir] [--] [command [arg...]]
+  -g grace    time services get between TERM and KILL at shutdown (VIGIL_GRACE, 7s)
+  -s svdir    directory of services to supervise (SVDIR, /etc/service)
+  -i initdir  start-up scripts run in order before services (VIGIL_INIT_DIR, /etc/vigil/init.d)
+  -p          prefix each output line of services without log/ with its name (VIGIL_PREFIX=1)
+  -q          only errors (VIGIL_VERBOSITY=0); -v more, up to -vv (2, 3)
+  -V          print the version
+called as runsvdir, runsv, sv, svc, svok, svlogd, chpst, envdir, envuidgid,
+setuidgid, softlimit, setlock or pgrphack (or as "vigil NAME ..."), it is that tool.
+`
+
+// Options configure init mode. Each has an environment variable, so a
+// Dockerfile can set it with ENV and a command line can override it.
+type Options struct {
+	SvDir        string
+	InitDir      string
+	ShutdownDir  string
+	Grace        time.Duration
+	Prefix       bool
+	Verbosity    int
+	InitContinue bool     // a failing start-up script does not stop the container
+	Command      []string // the main command, if any
+}
+
+var (
+	errHelp    = errors.New("help")
+	errVersion = errors.New("version")
+)
+
+func parseOptions(args []string, getenv func(string) string) (Options, error) {
+	o := Options{
+		SvDir:       "/etc/service",
+		InitDir:     "/etc/vigil/init.d",
+		ShutdownDir: "/etc/vigil/shutdown.d",
+		Grace:       services.DefaultGrace,
+		Verbosity:   1,
+	}
+	if v := getenv("SVDIR"); v != "" {
+		o.SvDir = v
+	}
+	if v := getenv("VIGIL_INIT_DIR"); v != "" {
+		o.InitDir = v
+	}
+	if v := getenv("VIGIL_SHUTDOWN_DIR"); v != "" {
+		o.ShutdownDir = v
+	}
+	if v := getenv("VIGIL_GRACE"); v != "" {
+		d, err := services.ParseGrace(v)
+		if err != nil {
+			return o, fmt.Errorf("VIGIL_GRACE: %w", err)
+		}
+		o.Grace = d
+	}
+	o.Prefix = getenv("VIGIL_PREFIX") == "1"
+	o.InitContinue = getenv("VIGIL_INIT_FAIL") == "continue"
+	if v := getenv("VIGIL_VERBOSITY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3 {
+			return o, fmt.Errorf("VIGIL_VERBOSITY: want 0 to 3, got %q", v)
+		}
+		o.Verbosity = n
+	}
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			args = args[1:]
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		args = args[1:]
+		for i := 1; i < len(a); i++ {
+			switch c := a[i]; c {
+			case 'h':
+				return o, errHelp
+			case 'V':
+				return o, errVersion
+			case 'p':
+				o.Prefix = true
+			case 'q':
+				o.Verbosity = 0
+			case 'v':
+				o.Verbosity = min(o.Verbosity+1, 3)
+			case 'g', 's', 'i':
+				val := a[i+1:]
+				if val == "" {
+					if len(args) == 0 {
+						return o, fmt.Errorf("option -%c needs a value", c)
+					}
+					val, args = args[0], args[1:]
+				}
+				switch c {
+				case 'g':
+					d, err := services.ParseGrace(val)
+					if err != nil {
+						return o, fmt.Errorf("-g: %w", err)
+					}
+					o.Grace = d
+				case 's':
+					o.SvDir = val
+				case 'i':
+					o.InitDir = val
+				}
+				i = len(a)
+			default:
+				return o, fmt.Errorf("unknown option -%c", c)
+			}
+		}
+	}
+	o.Command = args
+	return o, nil
+}
