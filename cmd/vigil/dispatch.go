@@ -68,8 +68,10 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return main(args[1:], stdin, stdout, stderr)
 		}
 	}
-	if name == "vigil" || resolveApplet(args[0]) == "vigil" {
-		return pid1.Main(args, stdin, stdout, stderr)
+	// Installed as /sbin/init, or a link to the binary by another name:
+	// init mode.
+	if name == "vigil" || name == "init" || resolveApplet(args[0]) == "vigil" {
+		return applets["vigil"](args, stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "vigil: unknown applet %q; vigil is one of:\n  %s\n", name, strings.Join(names(), " "))
 	return 1
