@@ -1,0 +1,281 @@
+package procsetup
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exec applies s to the current process in runit's order and replaces
+// the process with the program. It returns only on failure, with an
+// *Error; the process may then be half set up and should exit.
+//
+// The order is chpst's: setsid, envdir, chroot (then cwd), nice, env
+// UID/GID, user and groups, lock, closing stdio, limits, exec.
+// process.json's extras fit in where they must: oom_score_adj, umask,
+// hard rlimits and the bounding set before the user change (they need
+// privilege), the other capability sets and no_new_privs after it.
+//
+// Nice values, capabilities and no_new_privs belong to one thread, and the
+// thread that calls execve becomes the program, so Exec locks itself to
+// its thread for good. setuid, setgid and setgroups go to every thread
+// (Go's syscall package uses AllThreadsSyscall).
+func (s *Spec) Exec() error {
+	if len(s.Args) == 0 {
+		return s.fail("args", "no program to run", nil)
+	}
+	runtime.LockOSThread()
+
+	base := s.Env
+	if base == nil {
+		base = os.Environ()
+	}
+	var changes []string
+
+	if s.Setsid {
+		unix.Setsid() // as runit: failure (already a leader) is fine
+	}
+	if s.EnvDir != "" {
+		c, err := s.readEnvDir()
+		if err != nil {
+			return err
+		}
+		changes = c
+	}
+	if s.Chroot != "" {
+		if err := syscall.Chdir(s.Chroot); err != nil {
+			return s.fail("", "unable to change directory: "+s.Chroot, err)
+		}
+		if err := syscall.Chroot("."); err != nil {
+			return s.fail("", "unable to change root directory", err)
+		}
+	}
+	if s.Cwd != "" {
+		if err := syscall.Chdir(s.Cwd); err != nil {
+			return s.fail("cwd", "unable to change directory: "+s.Cwd, err)
+		}
+	}
+	if s.Nice != 0 {
+		if err := nice(int32(s.Nice)); err != nil {
+			return s.fail("", "unable to set nice level", err)
+		}
+	}
+	if s.EnvUser != nil {
+		uid, gids, err := s.resolve(s.EnvUser)
+		if err != nil {
+			return err
+		}
+		changes = append(changes,
+			"GID="+strconv.FormatUint(uint64(gids[0]), 10),
+			"UID="+strconv.FormatUint(uint64(uid), 10))
+	}
+
+	if s.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*s.OOMScoreAdj)), 0); err != nil {
+			return s.fail("oomScoreAdj", "unable to write /proc/self/oom_score_adj", err)
+		}
+	}
+	if s.Umask != nil {
+		syscall.Umask(int(*s.Umask))
+	}
+	for i, r := range s.Rlimits {
+		if !r.SoftOnly {
+			if err := s.setRlimit(i, r); err != nil {
+				return err
+			}
+		}
+	}
+	if s.Capabilities != nil {
+		st, err := readCaps()
+		if err != nil {
+			return s.fail("capabilities", "unable to read vigil's capabilities", err)
+		}
+		if err := s.checkCaps(st); err != nil {
+			return err
+		}
+		if err := s.dropBounding(st); err != nil {
+			return err
+		}
+	}
+	if s.User != nil {
+		if err := s.setUser(); err != nil {
+			return err
+		}
+	}
+	if s.Lock != "" {
+		if err := s.lock(); err != nil {
+			return err
+		}
+	}
+	for fd, name := range [3]string{"stdin", "stdout", "stderr"} {
+		if s.Close[fd] {
+			if err := unix.Close(fd); err != nil {
+				return s.fail("", "unable to close "+name, err)
+			}
+		}
+	}
+	for i, r := range s.Rlimits {
+		if r.SoftOnly {
+			if err := s.setRlimit(i, r); err != nil {
+				return err
+			}
+		}
+	}
+	if s.Capabilities != nil {
+		if err := s.setCaps(); err != nil {
+			return err
+		}
+	}
+	if s.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return s.fail("noNewPrivileges", "unable to set no_new_privs", err)
+		}
+	}
+
+	argv := s.Args
+	if s.Argv0 != "" {
+		argv = append([]string{s.Argv0}, s.Args[1:]...)
+	}
+	err := pathExec(s.Args[0], argv, mergeEnv(base, changes), base)
+	return s.fail("args", "unable to run: "+argv[0], err)
+}
+
+// nice is glibc's nice(3) on this thread: Linux keeps nice per thread.
+func nice(inc int32) error {
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		return err
+	}
+	cur := int32(20 - prio) // the raw syscall returns 20-nice
+	if err := unix.Setpriority(unix.PRIO_PROCESS, 0, int(cur+inc)); err != nil {
+		if err == unix.EACCES {
+			err = unix.EPERM
+		}
+		return err
+	}
+	return nil
+}
+
+// setUser replaces the groups (never keeping the old supplementary list),
+// then sets gid and uid. With capabilities to keep, PR_SET_KEEPCAPS on
+// this thread keeps the permitted set across the uid change.
+func (s *Spec) setUser() error {
+	uid, gids, err := s.resolve(s.User)
+	if err != nil {
+		return err
+	}
+	keep := s.Capabilities != nil
+	if keep {
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+			return s.fail("capabilities", "unable to keep capabilities", err)
+		}
+	}
+	list := make([]int, len(gids))
+	for i, g := range gids {
+		list[i] = int(g)
+	}
+	if err := syscall.Setgroups(list); err != nil {
+		return s.fail("user.additionalGids", "unable to setgroups", err)
+	}
+	if err := syscall.Setgid(int(gids[0])); err != nil {
+		return s.fail("user.gid", "unable to setgid", err)
+	}
+	if err := syscall.Setuid(int(uid)); err != nil {
+		return s.fail("user.uid", "unable to setuid", err)
+	}
+	if keep {
+		unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0)
+	}
+	return nil
+}
+
+// lock takes chpst's lock: the descriptor is not close-on-exec, so the
+// program holds the lock while it runs.
+func (s *Spec) lock() error {
+	fd, err := unix.Open(s.Lock, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT, 0600)
+	if err != nil {
+		return s.fail("", "unable to open lock: "+s.Lock, err)
+	}
+	how := unix.LOCK_EX
+	if !s.LockWait {
+		how |= unix.LOCK_NB
+	}
+	for {
+		err = unix.Flock(fd, how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return s.fail("", "unable to lock: "+s.Lock, err)
+	}
+	return nil
+}
+
+// setRlimit sets one limit. chpst's (SoftOnly) set the soft limit only,
+// capped at the hard limit. syscall.Setrlimit, not unix.Setrlimit: Go
+// raised its own RLIMIT_NOFILE at start and syscall.Exec puts the
+// original back unless syscall.Setrlimit set RLIMIT_NOFILE since.
+func (s *Spec) setRlimit(i int, r Rlimit) error {
+	field := "rlimits[" + strconv.Itoa(i) + "]"
+	var lim syscall.Rlimit
+	if r.SoftOnly {
+		if err := syscall.Getrlimit(r.Resource, &lim); err != nil {
+			return s.fail(field, "unable to getrlimit()", err)
+		}
+		if int64(r.Soft) < 0 || r.Soft > lim.Max {
+			lim.Cur = lim.Max
+		} else {
+			lim.Cur = r.Soft
+		}
+	} else {
+		lim = syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+	}
+	if err := syscall.Setrlimit(r.Resource, &lim); err != nil {
+		if s.Origin != "" {
+			return s.fail(field, "unable to set "+r.Name, err)
+		}
+		return s.fail("", "unable to setrlimit()", err)
+	}
+	return nil
+}
+
+// pathExec is runit's pathexec_run: a name with a slash is run as is,
+// else each PATH entry of search (default /bin:/usr/bin; an empty entry
+// is ".") is tried, going on past "not found", "access denied",
+// "permission denied" and "is a directory". There is no fallback to
+// /bin/sh.
+func pathExec(file string, argv, env, search []string) error {
+	if strings.Contains(file, "/") {
+		return syscall.Exec(file, argv, env)
+	}
+	path, ok := getenv(search, "PATH")
+	if !ok {
+		path = "/bin:/usr/bin"
+	}
+	var saved error
+	for {
+		dir, rest, more := strings.Cut(path, ":")
+		if dir == "" {
+			dir = "."
+		}
+		err := syscall.Exec(dir+"/"+file, argv, env)
+		if err != syscall.ENOENT {
+			saved = err
+			if err != syscall.EACCES && err != syscall.EPERM && err != syscall.EISDIR {
+				return err
+			}
+		}
+		if !more {
+			if saved != nil {
+				return saved
+			}
+			return err
+		}
+		path = rest
+	}
+}
