@@ -1,0 +1,75 @@
+package sv
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/errstr"
+)
+
+// checkScript runs the service's ./check, as runit's sv does: absent
+// means available; present, it runs with cwd the service directory, no
+// arguments, sv's environment and stdin and stderr, and stdout closed; exit
+// 0 means available. Like runit, the execute bit is not looked at and a
+// check that cannot be executed counts as passed (runit's child prints a
+// warning and exits 0). Unlike runit, a check killed by a signal fails
+// (runit's wait_exitcode reads 0 from a signalled status).
+func (r *run) checkScript(name, dir string) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "check"), &st); err != nil {
+		if err == unix.ENOENT {
+			return true
+		}
+		r.errf("warning: unable to stat %s/check: %s\n", name, errstr.Of(err))
+		return false
+	}
+	stdin, _ := r.stdin.(*os.File)
+	if stdin == nil {
+		if f, err := os.Open(os.DevNull); err == nil {
+			defer f.Close()
+			stdin = f
+		}
+	}
+	stderr, _ := r.stderr.(*os.File)
+	var copied chan struct{}
+	var pr *os.File
+	if stderr == nil {
+		p, pw, err := os.Pipe()
+		if err == nil {
+			pr, stderr = p, pw
+			copied = make(chan struct{})
+			go func() {
+				io.Copy(r.stderr, pr)
+				close(copied)
+			}()
+		}
+	}
+	// Files[1] nil: the child's stdout is closed, as runit's close(1).
+	attr := &os.ProcAttr{Dir: dir, Files: []*os.File{stdin, nil, stderr}}
+	p, err := os.StartProcess("./check", []string{"./check"}, attr)
+	if pr != nil {
+		stderr.Close()
+		defer func() {
+			// A grandchild may keep the pipe: do not wait for it long.
+			select {
+			case <-copied:
+			case <-time.After(100 * time.Millisecond):
+			}
+			pr.Close()
+		}()
+	}
+	if err != nil {
+		r.errf("warning: unable to run %s/check: %s\n", name, errstr.Of(err))
+		return true
+	}
+	ps, err := p.Wait()
+	if err != nil {
+		r.errf("warning: unable to wait for child %s/check: %s\n", name, errstr.Of(err))
+		return false
+	}
+	return ps.Exited() && ps.ExitCode() == 0
+}
