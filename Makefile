@@ -23,12 +23,20 @@ bench: build peers
 
 # Supervise the example services with vigil in the foreground; Ctrl-C stops
 # them all. The examples are copied, so their supervise/ state stays out of
-# the tree.
-run: build
-	rm -rf .cache/run && mkdir -p .cache/run && cp -a examples/service .cache/run/service
+# the tree. Their run scripts find vigil's applets (svlogd, sv...) and
+# busybox's (httpd, awk...) on PATH; web listens on $WEB_PORT (8080),
+# ledger logs to .cache/run/log/ledger.
+run: build peers
+	rm -rf .cache/run && mkdir -p .cache/run/log && cp -a examples/service .cache/run/service
+	$(BIN) --install .cache/run/bin >/dev/null
+	mkdir -p .cache/run/busybox && .cache/peers/bin/busybox --install -s .cache/run/busybox
+	PATH=$(CURDIR)/.cache/run/bin:$(CURDIR)/.cache/run/busybox:$$PATH \
+	LOGDIR=$(CURDIR)/.cache/run/log \
 	SVDIR=$(CURDIR)/.cache/run/service VIGIL_RUNDIR=$(CURDIR)/.cache/run/state $(BIN)
 
-image: build
+# The example images: vigil-base (Debian's static busybox, FROM scratch),
+# vigil-example (examples/Dockerfile on it) and vigil-shellfree.
+image: build peers
 	sh scripts/image.sh
 
 clean:

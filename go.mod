@@ -2,7 +2,6 @@ module github.com/vigil-init/vigil
 
 go 1.26.8
 
-require (
-	github.com/opencontainers/runtime-spec v1.3.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-)
+require golang.org/x/sys v0.50.0
+
+require github.com/opencontainers/runtime-spec v1.3.0
