@@ -38,6 +38,7 @@ type initProc struct {
 	stopping bool
 	stopSig  os.Signal
 	killAt   time.Time
+	termed   map[int]bool // orphans sent TERM during the shutdown
 }
 
 func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int {
@@ -58,6 +59,12 @@ func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int 
 	}
 	// Services and scripts can find their init to ask it to stop.
 	os.Setenv("VIGIL_PID", strconv.Itoa(p.self))
+	// A service asks for the exit code by writing $VIGIL_RUNDIR/exitcode:
+	// the variable must be set, and the directory exist, for it to work
+	// when VIGIL_RUNDIR is not in the container's environment (the
+	// default /run/vigil) or names a directory not made yet.
+	os.Setenv("VIGIL_RUNDIR", supervise.RunDir())
+	os.MkdirAll(supervise.RunDir(), 0o755)
 	os.Remove(exitCodeFile())
 	if wd, err := os.Getwd(); err == nil {
 		p.cwd = wd

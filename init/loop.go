@@ -4,6 +4,9 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -55,6 +58,13 @@ func (p *initProc) onSignal(sig os.Signal) {
 	switch sig {
 	case unix.SIGCHLD:
 		p.rp.Reap()
+		if p.stopping && time.Now().Before(p.killAt) {
+			// A process that exited during the shutdown (a service's
+			// run, the main command) may have left children, now
+			// reparented to vigil: they get TERM too, or they would
+			// hold the shutdown up until the KILL at the deadline.
+			p.termOrphans()
+		}
 	case unix.SIGTERM, unix.SIGINT:
 		if p.stopping {
 			// A second request does not wait out the grace period.
@@ -80,7 +90,14 @@ func (p *initProc) onSignal(sig os.Signal) {
 // own process group, in the foreground of the terminal if vigil has one.
 func (p *initProc) startMain() {
 	argv := p.opts.Command
-	path, err := exec.LookPath(argv[0])
+	name := argv[0]
+	if strings.Contains(name, "/") && !filepath.IsAbs(name) {
+		// vigil has already left the image's working directory for /,
+		// so a relative path ("./app") is resolved against the one the
+		// main command starts in, as a shell there would.
+		name = filepath.Join(p.cwd, name)
+	}
+	path, err := exec.LookPath(name)
 	if err != nil && !errors.Is(err, exec.ErrDot) {
 		p.cannotRun(argv[0], err)
 		return
@@ -124,6 +141,25 @@ func (p *initProc) ownsTerminal() bool {
 	return err == nil && fg == unix.Getpgrp()
 }
 
+// takeTerminal makes vigil's process group the terminal's foreground
+// group again. vigil is in the background when it calls tcsetpgrp, so the
+// kernel sends SIGTTOU to its group and restarts the call, forever, unless
+// SIGTTOU is blocked or ignored: vigil catches it (ignoring it would be
+// inherited), so the calling thread blocks it for the call. Without this,
+// vigil run from a job-control shell spun at 100% CPU after its main
+// command exited.
+func (p *initProc) takeTerminal() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var ttou, old unix.Sigset_t
+	ttou.Val[(unix.SIGTTOU-1)/64] |= 1 << ((uint(unix.SIGTTOU) - 1) % 64)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old); err != nil {
+		return
+	}
+	unix.IoctlSetPointerInt(int(p.stdin.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
+	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+}
+
 func (p *initProc) mainExited(x reaper.Exit) {
 	p.main.Release()
 	p.mainDone = true
@@ -132,7 +168,7 @@ func (p *initProc) mainExited(x reaper.Exit) {
 	if p.mainTTY {
 		// Take the terminal back, so nothing left in the background is
 		// stopped for touching it while services shut down.
-		unix.IoctlSetPointerInt(int(p.stdin.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
+		p.takeTerminal()
 	}
 	p.beginShutdown(nil)
 }
@@ -154,9 +190,20 @@ func (p *initProc) beginShutdown(sig os.Signal) {
 	if p.engine != nil {
 		p.engine.Shutdown(p.opts.Grace)
 	}
+	p.termOrphans()
+}
+
+// termOrphans sends TERM and CONT once to each process reparented to vigil.
+func (p *initProc) termOrphans() {
+	if p.termed == nil {
+		p.termed = make(map[int]bool)
+	}
 	for _, pid := range p.orphans() {
-		unix.Kill(pid, unix.SIGTERM)
-		unix.Kill(pid, unix.SIGCONT)
+		if !p.termed[pid] {
+			p.termed[pid] = true
+			unix.Kill(pid, unix.SIGTERM)
+			unix.Kill(pid, unix.SIGCONT)
+		}
 	}
 }
 

@@ -1,0 +1,267 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/testenv"
+)
+
+// forwarded are the signals vigil passes to its main command.
+var forwarded = []syscall.Signal{
+	syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
+	syscall.SIGWINCH, syscall.SIGALRM, syscall.SIGCONT,
+}
+
+// dropped are signals vigil must neither forward nor be stopped or
+// killed by.
+var dropped = []syscall.Signal{
+	syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPIPE,
+	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
+}
+
+// signalPrinter is a main command that appends the name of every signal it
+// gets to $SIGFILE, one line per signal, and exits 42 on TERM or INT. The
+// Go runtime keeps its own SIGURG to itself, so URG is checked with a
+// shell printer instead.
+func signalPrinter(args []string) int {
+	f, err := os.OpenFile(os.Getenv("SIGFILE"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	c := make(chan os.Signal, 64)
+	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGINT}
+	for _, s := range append(forwarded, dropped...) {
+		if s != syscall.SIGURG {
+			sigs = append(sigs, s)
+		}
+	}
+	signal.Notify(c, sigs...)
+	f.WriteString("ready\n")
+	for s := range c {
+		f.WriteString(unix.SignalName(s.(syscall.Signal)) + "\n")
+		if s == syscall.SIGTERM || s == syscall.SIGINT {
+			return 42
+		}
+	}
+	return 0
+}
+
+func countLines(text, line string) int {
+	n := 0
+	for _, l := range strings.Split(text, "\n") {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}
+
+// procState is the state letter of /proc/PID/stat (R, S, T, Z...).
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return ""
+	}
+	return s[i+2 : i+3]
+}
+
+// startSigPrinter runs vigil with the signal printer as main command and
+// waits until the printer is ready.
+func startSigPrinter(t *testing.T, extra ...string) (r *initNS, signals func() string) {
+	t.Helper()
+	argv, env := initHelperCmd(t, "signals")
+	sigfile := filepath.Join(t.TempDir(), "signals")
+	r = startInitNS(t, initOpts{
+		args: append(append(extra, "--"), argv...),
+		env:  []string{env, "SIGFILE=" + sigfile},
+	})
+	signals = func() string { b, _ := os.ReadFile(sigfile); return string(b) }
+	testenv.WaitFor(t, 10*time.Second, "the signal printer to be ready", func() bool {
+		if r.exited() {
+			t.Fatalf("vigil exited early: %s", r.stderr())
+		}
+		return strings.Contains(signals(), "ready\n")
+	})
+	return r, signals
+}
+
+// TestInitForwardsSignals sends vigil every forwardable signal (S2), each
+// after the signals it must drop (S11: CHLD, URG, PIPE, TSTP, TTIN, TTOU),
+// then TERM or INT, which start the shutdown: the main command gets it
+// and vigil exits with the main command's code.
+func TestInitForwardsSignals(t *testing.T) {
+	for _, stop := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(unix.SignalName(stop), func(t *testing.T) {
+			t.Parallel()
+			r, signals := startSigPrinter(t, "-g", "20")
+			pid := r.pid()
+			for _, sig := range forwarded {
+				for _, d := range dropped {
+					r.signal(d)
+				}
+				r.signal(sig)
+				name := unix.SignalName(sig)
+				testenv.WaitFor(t, 5*time.Second, name+" to reach the main command", func() bool {
+					return countLines(signals(), name) >= 1
+				})
+				if st := procState(pid); st == "T" || st == "t" {
+					t.Fatalf("vigil is stopped (state %s) after TSTP/TTIN/TTOU", st)
+				}
+			}
+			r.signal(stop)
+			code, ran := r.wait(15 * time.Second)
+			if code != 42 {
+				t.Errorf("vigil exited %d after %v; want 42, the main command's code\nstderr:\n%s", code, unix.SignalName(stop), r.stderr())
+			}
+			if ran > 10*time.Second {
+				t.Errorf("vigil took %v to stop a main command that exits at once", ran)
+			}
+			got := signals()
+			for _, sig := range forwarded {
+				name := unix.SignalName(sig)
+				n := countLines(got, name)
+				// CONT comes once more with the TERM of the shutdown,
+				// unless the printer is gone by then.
+				if n != 1 && !(sig == syscall.SIGCONT && n == 2) {
+					t.Errorf("main command got %s %d times; want 1\n%s", name, n, got)
+				}
+			}
+			for _, d := range dropped {
+				if n := countLines(got, unix.SignalName(d)); n > 0 {
+					t.Errorf("main command got %s %d times; want it never forwarded\n%s", unix.SignalName(d), n, got)
+				}
+			}
+			// TERM and INT both start the shutdown, which stops the main
+			// command with TERM.
+			if n := countLines(got, "SIGTERM"); n != 1 {
+				t.Errorf("main command got SIGTERM %d times after %s; want 1\n%s", n, unix.SignalName(stop), got)
+			}
+			if n := countLines(got, "SIGINT"); n != 0 {
+				t.Errorf("main command got SIGINT %d times; want 0\n%s", n, got)
+			}
+		})
+	}
+}
+
+// TestInitNoURG: a shell main command traps URG, HUP and USR1. SIGURG sent
+// to vigil (which the Go runtime also sends itself) never reaches it; HUP
+// from outside and USR1 from inside the namespace (kill -USR1 1) do. The
+// last step sends URG to the shell itself, to show the trap would see one.
+func TestInitNoURG(t *testing.T) {
+	r := startInitNS(t, initOpts{args: []string{"-g", "20", "--", "/bin/sh", "-c", `
+trap 'echo URG >> $T/sig' URG
+trap 'echo HUP >> $T/sig' HUP
+trap 'echo USR1 >> $T/sig' USR1
+trap 'exit 0' TERM
+kill -USR1 1
+echo ready >> $T/sig
+while :; do sleep 0.02; done`}})
+	r.waitFile("sig", 10*time.Second)
+	for round := 1; round <= 3; round++ {
+		for range 20 {
+			r.signal(syscall.SIGURG)
+		}
+		r.signal(syscall.SIGHUP)
+		testenv.WaitFor(t, 5*time.Second, fmt.Sprintf("HUP number %d", round), func() bool {
+			return countLines(r.file("sig"), "HUP") == round
+		})
+	}
+	testenv.WaitFor(t, 5*time.Second, "USR1 sent from inside the namespace", func() bool {
+		return countLines(r.file("sig"), "USR1") == 1
+	})
+	if n := countLines(r.file("sig"), "URG"); n != 0 {
+		t.Errorf("main command got SIGURG %d times; want 0\n%s", n, r.file("sig"))
+	}
+	// The control: the same trap does see a URG sent to the shell.
+	var shell int
+	testenv.WaitFor(t, 5*time.Second, "the main command's pid", func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", r.pid(), r.pid()))
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", r.pid()))
+		for _, f := range tasks {
+			c, _ := os.ReadFile(f)
+			b = append(b, c...)
+		}
+		for _, f := range strings.Fields(string(b)) {
+			pid, _ := strconv.Atoi(f)
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.HasSuffix(exe, "dash") || strings.HasSuffix(exe, "/sh") {
+				shell = pid
+				return true
+			}
+		}
+		return false
+	})
+	syscall.Kill(shell, syscall.SIGURG)
+	testenv.WaitFor(t, 5*time.Second, "the control URG sent to the shell directly", func() bool {
+		return countLines(r.file("sig"), "URG") == 1
+	})
+	r.signal(syscall.SIGTERM)
+	if code, _ := r.wait(15 * time.Second); code != 0 {
+		t.Errorf("vigil exited %d; want 0\n%s", code, r.stderr())
+	}
+}
+
+// TestInitCleanSignalState: a service and the main command start with an
+// empty signal mask, nothing ignored and nothing caught (tini's signal
+// configuration test), and vigil itself ignores nothing, since SIG_IGN
+// would be inherited.
+func TestInitCleanSignalState(t *testing.T) {
+	dir := t.TempDir()
+	svdir := filepath.Join(dir, "sv")
+	initServices(t, svdir, map[string]string{
+		"status": `cat /proc/self/status > $T/svc.tmp && mv $T/svc.tmp $T/svc.status; exec sleep 1000`,
+	})
+	r := startInitNS(t, initOpts{
+		args: []string{"-s", svdir, "--", "/bin/sh", "-c", `
+cat /proc/self/status > $T/main.status
+cat /proc/1/status > $T/init.status
+while [ ! -e $T/svc.status ]; do sleep 0.01; done`},
+	})
+	if code, _ := r.wait(20 * time.Second); code != 0 {
+		t.Fatalf("vigil exited %d; want 0\n%s", code, r.stderr())
+	}
+	for _, f := range []string{"svc.status", "main.status"} {
+		bad, err := initSigStatus(r.file(f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(bad) > 0 {
+			t.Errorf("%s: %v; want SigBlk, SigIgn and SigCgt all zero", f, bad)
+		}
+	}
+	for _, line := range strings.Split(r.file("init.status"), "\n") {
+		if strings.HasPrefix(line, "SigIgn:") {
+			if v := strings.TrimSpace(strings.TrimPrefix(line, "SigIgn:")); strings.Trim(v, "0") != "" {
+				t.Errorf("vigil's own SigIgn = %s; want 0 (children would inherit it)", v)
+			}
+		}
+	}
+}
+
+// TestInitSigStatusCanFail checks the checker: an ignored signal shows.
+func TestInitSigStatusCanFail(t *testing.T) {
+	out, err := exec.Command("/bin/sh", "-c", `trap "" USR1; exec cat /proc/self/status`).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := initSigStatus(string(out))
+	if err != nil || len(bad) == 0 {
+		t.Errorf("initSigStatus(a process ignoring USR1) = %v, %v; want SigIgn reported", bad, err)
+	}
+}
