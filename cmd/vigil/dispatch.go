@@ -61,7 +61,7 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if args[1] == "--install" {
 			return install(args[2:], stdout, stderr)
 		}
-		if main, ok := applets[args[1]]; ok && args[1] != "vigil" {
+		if main, ok := applets[args[1]]; ok {
 			return main(args[1:], stdin, stdout, stderr)
 		}
 		if main, ok := hidden[args[1]]; ok {

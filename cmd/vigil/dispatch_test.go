@@ -55,6 +55,7 @@ func TestDispatch(t *testing.T) {
 		{[]string{"vigil", "exec-process", "./process.json"}, "exec-process:exec-process ./process.json", 0},
 		{[]string{filepath.Join(dir, "web"), "status"}, "sv:" + filepath.Join(dir, "web") + " status", 0},
 		{[]string{filepath.Join(dir, "mystery"), "x"}, "vigil:" + filepath.Join(dir, "mystery") + " x", 0},
+		{[]string{"/tmp/vigil-1.0", "vigil", "--", "true"}, "vigil:vigil -- true", 0},
 		{[]string{"nosuchapplet", "x"}, "", 1},
 	} {
 		calls := recordApplets(t)
