@@ -192,7 +192,11 @@ func hookExists(dir string, c byte) bool {
 // runs at once. Further commands to this service wait for the hook.
 func (s *service) withHook(c byte, then func(handled bool)) {
 	m := &s.main
-	if !hookExists(m.dir, c) {
+	// Once the grace period is over no hook may start: killAll has
+	// already run, so a hook started now (say control/t for the 'x' that
+	// waited behind a hung hook) would never be killed and the shutdown
+	// would hang.
+	if s.e.killing() || !hookExists(m.dir, c) {
 		then(false)
 		return
 	}

@@ -177,7 +177,15 @@ func (e *Engine) Run() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		rescan := false
+		// Directory changes first: a client that renames a service and
+		// then writes to its control FIFO must find the engine already
+		// following the new name, or the command's status is written
+		// under the old, vanished path (and lost).
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == e.inotify && e.drainInotify() {
+				e.scanAll()
+			}
+		}
 		for _, ev := range events[:n] {
 			fd := int(ev.Fd)
 			switch {
@@ -186,15 +194,11 @@ func (e *Engine) Run() {
 				unix.Read(e.wakefd, buf[:])
 				e.runInbox()
 			case fd == e.inotify:
-				rescan = e.drainInotify() || rescan
 			default:
 				if r := e.fds[fd]; r != nil {
 					r.svc.readControl(r)
 				}
 			}
-		}
-		if rescan {
-			e.scanAll()
 		}
 		e.checkFinished()
 	}

@@ -195,16 +195,28 @@ func (e *Engine) scan(d *watchDir) {
 	}
 	// A service that could not start (its lock still held by a supervisor
 	// on its way out, say) is tried again a second later, as runsvdir does.
-	if failed && d.retry == nil {
+	if failed {
+		d.rescanSoon(e)
+	}
+}
+
+// rescanSoon scans d again in a second, once.
+func (d *watchDir) rescanSoon(e *Engine) {
+	if d.retry == nil && !e.shutting {
 		d.retry = time.AfterFunc(time.Second, func() {
 			e.post(func() { d.retry = nil; e.scan(d) })
 		})
 	}
 }
 
+// forget drops a service that ended by itself ('x', sv exit) while its
+// entry is still in the directory. runsvdir restarts a runsv that exited at
+// its next scan, a second later; without this rescan vigil left the service
+// dead until the slow periodic rescan, a minute later.
 func (d *watchDir) forget(s *service) {
 	if d.byKey[s.key] == s {
 		delete(d.byKey, s.key)
+		d.rescanSoon(s.e)
 	}
 }
 

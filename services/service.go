@@ -64,7 +64,8 @@ func keyOf(path string) (fileKey, error) {
 func (e *Engine) Add(dir, name string) error {
 	key, err := keyOf(dir)
 	if err != nil {
-		return fmt.Errorf("unable to change directory: %s", errstr.Of(err))
+		// runsv's words: "runsv DIR: fatal: unable to change to directory: ...".
+		return fmt.Errorf("unable to change to directory: %s", errstr.Of(err))
 	}
 	_, err = e.add(dir, name, key, nil)
 	return err
@@ -214,5 +215,8 @@ func (s *service) rename(dir, name string) {
 				r.sup.Path = filepath.Join(dir, rel)
 			}
 		}
+		// A status written between the rename and this scan went to the
+		// old path and is lost; write it again where clients now look.
+		r.write(true)
 	}
 }

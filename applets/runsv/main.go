@@ -19,7 +19,8 @@ import (
 // its logger are down, 1 on usage, 111 on a fatal error.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) != 2 || args[1] == "" {
-		fmt.Fprint(stderr, "usage: runsv dir\n\n")
+		// runit names itself by argv[0]: "usage: /sbin/runsv dir".
+		fmt.Fprintf(stderr, "usage: %s dir\n\n", progname(args))
 		return 1
 	}
 	dir := args[1]
@@ -49,4 +50,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
+}
+
+// progname is the name runsv was called by, as runit's usage line shows it.
+func progname(args []string) string {
+	if len(args) > 0 && args[0] != "" {
+		return args[0]
+	}
+	return "runsv"
 }

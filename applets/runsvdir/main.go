@@ -18,7 +18,14 @@ import (
 // service (TERM, CONT, KILL after VIGIL_GRACE) before exiting 0; SIGHUP
 // does the same and exits 111, as runit's does without waiting.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	args = args[1:]
+	// runit names itself by argv[0] in the usage line: "usage: /sbin/runsvdir [-P] dir".
+	prog := "runsvdir"
+	if len(args) > 0 && args[0] != "" {
+		prog = args[0]
+	}
+	if len(args) > 0 {
+		args = args[1:]
+	}
 	setsid := false
 	// Like runit, look only at the first argument for an option.
 	if len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
@@ -31,7 +38,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(args) == 0 || args[0] == "" {
-		fmt.Fprint(stderr, "usage: runsvdir [-P] dir\n\n")
+		fmt.Fprintf(stderr, "usage: %s [-P] dir\n\n", prog)
 		return 1
 	}
 	dir := args[0]

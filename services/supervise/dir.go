@@ -133,18 +133,21 @@ func (d *Dir) Close() {
 
 // Write records s in status, stat and, when withPid is set, pid, each
 // through a *.new file renamed into place so readers never see half a file.
+//
+// The order is runsv's: pid, stat, then status, so that a client that
+// sees a pid in status finds the same pid in the pid file (status first
+// left a window where status named the new process and pid was stale).
 func (d *Dir) Write(s Status, withPid bool) error {
-	b := s.Bytes()
-	if err := d.replace("status", b[:]); err != nil {
-		return err
+	if withPid {
+		if err := d.replace("pid", []byte(s.PidText())); err != nil {
+			return err
+		}
 	}
 	if err := d.replace("stat", []byte(s.Stat())); err != nil {
 		return err
 	}
-	if withPid {
-		return d.replace("pid", []byte(s.PidText()))
-	}
-	return nil
+	b := s.Bytes()
+	return d.replace("status", b[:])
 }
 
 func (d *Dir) replace(name string, data []byte) error {

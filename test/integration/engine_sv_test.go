@@ -1,0 +1,170 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-init/vigil/internal/testenv"
+	"github.com/vigil-init/vigil/services/supervise"
+)
+
+// svStep is one sv command, and what to wait for afterwards so that both
+// supervisors are in a settled state before the next one: a service and a
+// condition on its status before and after.
+type svStep struct {
+	args   string
+	svc    string
+	settle func(before, after supervise.Status) bool
+}
+
+func want(w supervise.Want) func(_, st supervise.Status) bool {
+	return func(_, st supervise.Status) bool { return st.Want == w }
+}
+
+func downNow(_, st supervise.Status) bool { return st.Pid == 0 && st.State == supervise.Down }
+
+func upNow(_, st supervise.Status) bool { return engRunning(st) }
+
+func newPid(before, st supervise.Status) bool { return engRunning(st) && st.Pid != before.Pid }
+
+func paused(p bool) func(_, st supervise.Status) bool {
+	return func(_, st supervise.Status) bool { return st.Paused == p }
+}
+
+// The script: every sv command the issue names, on services with (b) and
+// without (a) a logger, a normally-down service (n) and one whose check
+// script fails (f).
+var svScript = []svStep{
+	{"status a b n f", "", nil},
+	{"down a", "a", downNow},
+	{"status a b", "", nil},
+	{"up a", "a", upNow},
+	{"status a", "", nil},
+	{"-w 5 down b", "", nil},
+	{"status b", "", nil},
+	{"-w 5 up b", "", nil},
+	{"once a", "a", want(supervise.WantDown)},
+	{"status a", "", nil},
+	{"up a", "a", want(supervise.WantUp)},
+	{"pause a", "a", paused(true)},
+	{"status a", "", nil},
+	{"cont a", "a", paused(false)},
+	{"hup a", "", nil},
+	{"-w 5 pause b", "", nil},
+	{"status b", "", nil},
+	{"-w 5 cont b", "", nil},
+	{"alarm a", "", nil},
+	{"interrupt b", "", nil},
+	{"1 a", "", nil},
+	{"2 a", "", nil},
+	{"term a", "a", newPid},
+	{"status a", "", nil},
+	{"kill b", "b", newPid},
+	{"status b", "", nil},
+	{"-w 5 restart a", "a", newPid},
+	{"status a", "", nil},
+	{"-w 5 check a b", "", nil},
+	{"-w 1 check f", "", nil},
+	{"status n", "", nil},
+	{"once n", "n", upNow},
+	{"status n", "", nil},
+	{"-w 5 down n", "", nil},
+	{"-w 5 stop a", "", nil},
+	{"-w 5 start a", "", nil},
+	{"-w 5 force-stop b", "", nil},
+	{"-w 5 exit a", "", nil},
+	{"-w 5 up b", "", nil},
+	{"status b", "", nil},
+}
+
+var (
+	pidRE = regexp.MustCompile(`\(pid [0-9]+\)`)
+	secRE = regexp.MustCompile(`\b[0-9]+s\b`)
+)
+
+// TestEngineDebianSv drives vigil's runsvdir and Debian's runsvdir with
+// Debian's sv, the same script on both, and compares every line of output
+// and every exit code (pids and seconds normalised).
+func TestEngineDebianSv(t *testing.T) {
+	sv := testenv.Peer(t, "sv")
+	results := map[string][]string{}
+	var mu sync.Mutex
+	t.Run("run", func(t *testing.T) {
+		for _, im := range engRunsvdirs(t) {
+			t.Run(im.name, func(t *testing.T) {
+				t.Parallel()
+				out := runSvScript(t, im, sv)
+				mu.Lock()
+				results[im.name] = out
+				mu.Unlock()
+			})
+		}
+	})
+	vig, run := results["vigil"], results["runit"]
+	if len(vig) != len(svScript) || len(run) != len(svScript) {
+		t.Fatalf("script incomplete: vigil %d steps, runit %d, of %d", len(vig), len(run), len(svScript))
+	}
+	for i := range svScript {
+		if vig[i] != run[i] {
+			t.Errorf("sv %s:\n vigil: %q\n runit: %q", svScript[i].args, vig[i], run[i])
+		}
+	}
+}
+
+func runSvScript(t *testing.T, im engImpl, sv string) []string {
+	root := t.TempDir()
+	dir := filepath.Join(root, "sv")
+	// sleep ignores the signals the script sends, so that each is
+	// delivered without changing the state: the outputs stay comparable.
+	run := "#!/bin/sh\ntrap '' HUP INT QUIT ALRM USR1 USR2\nexec sleep 1000\n"
+	engWrite(t, dir, map[string]string{
+		"a/run":     run,
+		"b/run":     run,
+		"b/log/run": "#!/bin/sh\nexec cat >/dev/null\n",
+		"b/check":   "#!/bin/sh\nexit 0\n",
+		"n/run":     run,
+		"n/down":    "",
+		"f/run":     run,
+		"f/check":   "#!/bin/sh\nexit 1\n",
+	})
+	engStart(t, root, append(im.argv, "sv"), im.env...)
+	for _, s := range []string{"a", "b", "b/log", "f"} {
+		engWait(t, filepath.Join(dir, s), "running", func(st supervise.Status) bool { return engRunning(st) })
+	}
+	engWait(t, filepath.Join(dir, "n"), "supervised", func(supervise.Status) bool { return true })
+	var out []string
+	for _, step := range svScript {
+		var before supervise.Status
+		if step.svc != "" {
+			before, _ = engStatus(filepath.Join(dir, step.svc))
+		}
+		cmd := exec.Command(sv, strings.Fields(step.args)...)
+		cmd.Env = append(os.Environ(), "SVDIR="+dir)
+		cmd.Dir = root
+		b, _ := cmd.CombinedOutput()
+		text := secRE.ReplaceAllString(pidRE.ReplaceAllString(string(b), "(pid N)"), "Ns")
+		out = append(out, fmt.Sprintf("%s[exit %d]", text, cmd.ProcessState.ExitCode()))
+		if step.svc != "" {
+			svc := filepath.Join(dir, step.svc)
+			engWait(t, svc, "settled after sv "+step.args, func(st supervise.Status) bool { return step.settle(before, st) })
+		}
+		if strings.Contains(step.args, "exit") {
+			// runsvdir brings an exited service back; wait for it.
+			for _, s := range strings.Fields(step.args)[3:] {
+				svc := filepath.Join(dir, s)
+				testenv.WaitFor(t, 15*time.Second, s+" supervised again", func() bool {
+					st, ok := engStatus(svc)
+					return ok && supervise.Alive(filepath.Join(svc, "supervise")) == nil && engRunning(st)
+				})
+			}
+		}
+	}
+	return out
+}
