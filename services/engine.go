@@ -57,6 +57,7 @@ type Engine struct {
 	inbox []func()
 
 	fds      map[int]*record // control FIFO fd to its record
+	dirty    []*record       // records whose status files are behind
 	services map[*service]struct{}
 	dirs     []*watchDir
 	inotify  int
@@ -168,6 +169,7 @@ func (e *Engine) Run() {
 	defer close(e.done)
 	events := make([]unix.EpollEvent, 64)
 	for !e.stopLoop {
+		e.flush()
 		n, err := unix.EpollWait(e.epfd, events, -1)
 		if err == unix.EINTR {
 			continue
@@ -212,6 +214,16 @@ func (e *Engine) Run() {
 	unix.Close(e.epfd)
 }
 
+// flush writes the status files of every record changed since the last
+// flush.
+func (e *Engine) flush() {
+	for _, r := range e.dirty {
+		r.flush()
+	}
+	clear(e.dirty)
+	e.dirty = e.dirty[:0]
+}
+
 func (e *Engine) runInbox() {
 	for {
 		e.mu.Lock()
@@ -245,7 +257,7 @@ func (e *Engine) checkFinished() {
 // need a consistent look at the engine (tests, init's shutdown accounting).
 func (e *Engine) Call(fn func()) {
 	ran := make(chan struct{})
-	e.post(func() { fn(); close(ran) })
+	e.post(func() { fn(); e.flush(); close(ran) })
 	select {
 	case <-ran:
 	case <-e.done:

@@ -16,15 +16,17 @@ import (
 // record is one supervised process slot: the service's run/finish, or its
 // logger. It is runit's struct svdir.
 type record struct {
-	svc    *service
-	isLog  bool
-	dir    string // working directory of its processes
-	sup    *supervise.Dir
-	st     supervise.Status
-	proc   *os.Process
-	once   bool      // 'o' asked for one start while want is down
-	paceAt time.Time // no start before this (restart pacing)
-	pacer  *time.Timer
+	svc      *service
+	isLog    bool
+	dir      string // working directory of its processes
+	sup      *supervise.Dir
+	st       supervise.Status
+	proc     *os.Process
+	once     bool      // 'o' asked for one start while want is down
+	dirty    bool      // st changed since the status files were written
+	dirtyPid bool      // ... and so did the pid
+	paceAt   time.Time // no start before this (restart pacing)
+	pacer    *time.Timer
 }
 
 // service is one service directory: runit's runsv.
@@ -146,6 +148,7 @@ func (s *service) close() {
 	}
 	s.closed = true
 	for _, r := range s.records() {
+		r.flush()
 		if r.pacer != nil {
 			r.pacer.Stop()
 		}
@@ -191,7 +194,25 @@ func (r *record) label() string {
 }
 
 // write records the status; withPid also rewrites supervise/pid.
+//
+// The files are written once per turn of the loop, however many changes
+// the turn made: stopping a service changes its status three or four times
+// in a row, and each write is three file replacements.
 func (r *record) write(withPid bool) {
+	if !r.dirty {
+		r.dirty = true
+		r.svc.e.dirty = append(r.svc.e.dirty, r)
+	}
+	r.dirtyPid = r.dirtyPid || withPid
+}
+
+// flush writes r's status files if a change is pending.
+func (r *record) flush() {
+	if !r.dirty {
+		return
+	}
+	withPid := r.dirtyPid
+	r.dirty, r.dirtyPid = false, false
 	if r.sup == nil {
 		return
 	}
