@@ -23,6 +23,10 @@ type watchDir struct {
 	byKey map[fileKey]*service
 	retry *time.Timer
 	timer *time.Timer
+	// complaints holds the last warning about each entry, so a problem
+	// that lasts (a read-only /run, a dangling link) is reported once, not
+	// on every retry, and again when it changes or comes back.
+	complaints map[string]string
 }
 
 const inotifyMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
@@ -150,6 +154,13 @@ func (e *Engine) scan(d *watchDir) {
 	}
 	seen := make(map[fileKey]string, len(entries))
 	failed := false
+	complaints := make(map[string]string)
+	complain := func(name, msg string, say func(string)) {
+		complaints[name] = msg
+		if d.complaints[name] != msg {
+			say(msg)
+		}
+	}
 	for _, ent := range entries {
 		name := ent.Name()
 		if strings.HasPrefix(name, ".") {
@@ -161,7 +172,8 @@ func (e *Engine) scan(d *watchDir) {
 			continue
 		}
 		if err != nil {
-			e.dirWarnf(d.path, "unable to stat %s: %s", name, errstr.Of(err))
+			complain(name, fmt.Sprintf("unable to stat %s: %s", name, errstr.Of(err)),
+				func(msg string) { e.dirWarnf(d.path, "%s", msg) })
 			continue
 		}
 		if _, dup := seen[key]; dup {
@@ -173,7 +185,8 @@ func (e *Engine) scan(d *watchDir) {
 		}
 		s, err := e.add(path, name, key, d)
 		if err != nil {
-			e.warnf(name, "unable to start: %s", errstr.Describe(err))
+			complain(name, "unable to start: "+errstr.Describe(err),
+				func(msg string) { e.warnf(name, "%s", msg) })
 			failed = true
 			continue
 		}
@@ -193,6 +206,7 @@ func (e *Engine) scan(d *watchDir) {
 			}
 		}
 	}
+	d.complaints = complaints
 	// A service that could not start (its lock still held by a supervisor
 	// on its way out, say) is tried again a second later, as runsvdir does.
 	if failed {
