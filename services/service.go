@@ -100,9 +100,20 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 		return nil, err
 	}
 	e.services[s] = struct{}{}
+	// As runsv: the first status of both records, then the ok FIFOs, so
+	// that a client never finds a live supervisor without a status.
 	s.main.write(true)
 	if s.log != nil {
 		s.log.write(false)
+	}
+	for _, r := range s.records() {
+		r.flush()
+	}
+	for _, r := range s.records() {
+		if err := r.sup.Ready(); err != nil {
+			s.close()
+			return nil, err
+		}
 	}
 	s.step()
 	return s, nil
@@ -111,7 +122,7 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 // open takes the supervise directories and makes the log pipe.
 func (s *service) open() error {
 	var err error
-	if s.main.sup, err = supervise.Open(s.dir); err != nil {
+	if s.main.sup, err = supervise.Prepare(s.dir); err != nil {
 		return err
 	}
 	if err := s.e.poll(s.main.sup.Control); err != nil {
@@ -127,7 +138,7 @@ func (s *service) open() error {
 		}
 		return nil
 	}
-	if s.log.sup, err = supervise.Open(s.log.dir); err != nil {
+	if s.log.sup, err = supervise.Prepare(s.log.dir); err != nil {
 		return fmt.Errorf("log: %w", err)
 	}
 	if err := s.e.poll(s.log.sup.Control); err != nil {

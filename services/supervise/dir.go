@@ -27,8 +27,25 @@ var ErrLocked = errors.New("unable to lock supervise/lock: temporary failure")
 // as runsv does: supervise/ (mode 0700, through a dangling symlink too),
 // lock, control, ok. Where svcDir cannot hold it (a read-only root, a
 // directory owned by another user) the state goes under RunDir instead,
-// where Locate finds it. Open writes no status; the caller does.
+// where Locate finds it. Open writes no status; a supervisor uses Prepare
+// and Ready instead, to write the first status before clients can see it.
 func Open(svcDir string) (*Dir, error) {
+	d, err := Prepare(svcDir)
+	if err == nil {
+		err = d.Ready()
+	}
+	if err != nil {
+		if d != nil {
+			d.Close()
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// Prepare takes the supervise directory without the ok FIFO: clients still
+// see no supervisor, so none can find it alive before its status exists.
+func Prepare(svcDir string) (*Dir, error) {
 	path, err := makeDir(svcDir)
 	if err != nil {
 		return nil, err
@@ -39,6 +56,14 @@ func Open(svcDir string) (*Dir, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// Ready opens the ok FIFO, from which on clients see a live supervisor.
+// runsv does it last, after the first status is written.
+func (d *Dir) Ready() error {
+	var err error
+	d.ok, err = openFIFO(filepath.Join(d.Path, "ok"), unix.O_RDONLY)
+	return err
 }
 
 func makeDir(svcDir string) (string, error) {
@@ -94,13 +119,8 @@ func (d *Dir) open() error {
 	if err := unix.Flock(d.lock, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return ErrLocked
 	}
-	if d.Control, err = openFIFO(filepath.Join(d.Path, "control"), unix.O_RDWR); err != nil {
-		return err
-	}
-	if d.ok, err = openFIFO(filepath.Join(d.Path, "ok"), unix.O_RDONLY); err != nil {
-		return err
-	}
-	return nil
+	d.Control, err = openFIFO(filepath.Join(d.Path, "control"), unix.O_RDWR)
+	return err
 }
 
 func openFIFO(path string, mode int) (int, error) {
