@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-init/vigil/internal/svtest"
 	"github.com/vigil-init/vigil/internal/testenv"
 	"github.com/vigil-init/vigil/services/supervise"
 )
@@ -18,12 +19,12 @@ import (
 // TestRunsvdirCheck is runit's src/runsvdir.check: no directory is a
 // usage error, exit 1. vigil, like runit, names itself by argv[0].
 func TestRunsvdirCheck(t *testing.T) {
-	for _, im := range impls(t) {
+	for _, im := range svtest.Runsvdirs(t) {
 		for _, args := range [][]string{nil, {"-P"}} {
-			t.Run(im.name+"/"+strings.Join(args, ""), func(t *testing.T) {
-				cmd := exec.Command(im.argv[0])
-				cmd.Args = append(append([]string{"runsvdir"}, im.argv[1:]...), args...)
-				if im.name == "vigil" {
+			t.Run(im.Name+"/"+strings.Join(args, ""), func(t *testing.T) {
+				cmd := exec.Command(im.Argv[0])
+				cmd.Args = append(append([]string{"runsvdir"}, im.Argv[1:]...), args...)
+				if im.Name == "vigil" {
 					cmd.Args[0] = "vigil"
 				}
 				var stderr strings.Builder
@@ -42,16 +43,16 @@ func TestRunsvdirCheck(t *testing.T) {
 // runit's two warnings, and runsvdir carries on.
 func TestShortLog(t *testing.T) {
 	got := map[string]string{}
-	for _, im := range impls(t) {
+	for _, im := range svtest.Runsvdirs(t) {
 		root := t.TempDir()
 		os.Mkdir(filepath.Join(root, "sv"), 0o755)
-		p := start(t, root, append(im.argv, "sv", "log"), im.env...)
+		p := svtest.Start(t, root, append(im.Argv, "sv", "log"), im.Env...)
 		want := "runsvdir sv: warning: log must have at least seven characters.\nrunsvdir sv: warning: log service disabled.\n"
-		testenv.WaitFor(t, 5*time.Second, im.name+" warnings", func() bool { return p.stderr() == want })
-		if p.exited() {
-			t.Errorf("%s exited after the short log warning; want it to carry on", im.name)
+		testenv.WaitFor(t, 5*time.Second, im.Name+" warnings", func() bool { return p.Stderr() == want })
+		if p.Exited() {
+			t.Errorf("%s exited after the short log warning; want it to carry on", im.Name)
 		}
-		got[im.name] = p.stderr()
+		got[im.Name] = p.Stderr()
 	}
 	if got["vigil"] != got["runit"] {
 		t.Errorf("stderr: vigil %q, runit %q", got["vigil"], got["runit"])
@@ -63,31 +64,31 @@ func TestShortLog(t *testing.T) {
 // directory (same device and inode) get one supervisor. Both runsvdirs.
 func TestEntries(t *testing.T) {
 	run := "#!/bin/sh\necho x >>starts\nexec sleep 100\n"
-	for _, im := range impls(t) {
-		t.Run(im.name, func(t *testing.T) {
+	for _, im := range svtest.Runsvdirs(t) {
+		t.Run(im.Name, func(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
 			sv := filepath.Join(root, "sv")
-			writeFiles(t, sv, map[string]string{
+			svtest.WriteFiles(t, sv, map[string]string{
 				"a/run":       run,
 				".hidden/run": run,
 				"file":        "",
 			})
-			writeFiles(t, filepath.Join(root, "elsewhere"), map[string]string{"b/run": run})
+			svtest.WriteFiles(t, filepath.Join(root, "elsewhere"), map[string]string{"b/run": run})
 			os.Symlink("../elsewhere/b", filepath.Join(sv, "b"))
 			os.Symlink("a", filepath.Join(sv, "a2"))
 			os.Symlink("nowhere", filepath.Join(sv, "dangling"))
-			p := start(t, root, append(im.argv, "sv"), im.env...)
-			waitRunning(t, filepath.Join(sv, "a"))
-			waitRunning(t, filepath.Join(sv, "b"))
+			p := svtest.Start(t, root, append(im.Argv, "sv"), im.Env...)
+			svtest.WaitRunning(t, filepath.Join(sv, "a"))
+			svtest.WaitRunning(t, filepath.Join(sv, "b"))
 			testenv.WaitFor(t, 10*time.Second, "the dangling symlink's warning", func() bool {
-				return strings.Contains(p.stderr(), "runsvdir sv: warning: unable to stat dangling: file does not exist\n")
+				return strings.Contains(p.Stderr(), "runsvdir sv: warning: unable to stat dangling: file does not exist\n")
 			})
-			if got := readFile(filepath.Join(sv, "a/starts")); got != "x\n" {
+			if got := svtest.ReadFile(filepath.Join(sv, "a/starts")); got != "x\n" {
 				t.Errorf("a (also linked as a2) started %q; want once", got)
 			}
-			if strings.Contains(p.stderr(), "lock") {
-				t.Errorf("a second supervisor tried a/: %q", p.stderr())
+			if strings.Contains(p.Stderr(), "lock") {
+				t.Errorf("a second supervisor tried a/: %q", p.Stderr())
 			}
 			for _, skip := range []string{".hidden", "file"} {
 				if _, err := os.Stat(filepath.Join(sv, skip, "supervise")); err == nil {
@@ -102,101 +103,99 @@ func TestEntries(t *testing.T) {
 // the directory up within milliseconds, a renamed entry keeps its
 // supervisor, a removed one is stopped.
 func TestNewAndRemovedEntries(t *testing.T) {
-	im := impls(t)[0]
+	im := svtest.Runsvdirs(t)[0]
 	root := t.TempDir()
 	sv := filepath.Join(root, "sv")
 	os.Mkdir(sv, 0o755)
-	p := start(t, root, append(im.argv, "sv"))
+	p := svtest.Start(t, root, append(im.Argv, "sv"))
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("runsvdir's stderr:\n%s", p.stderr())
+			t.Logf("runsvdir's stderr:\n%s", p.Stderr())
 		}
 	})
 	time.Sleep(50 * time.Millisecond) // let it start watching; the scan would find it anyway
-	writeFiles(t, filepath.Join(root, "new"), map[string]string{"run": "#!/bin/sh\necho $$ >started\nexec sleep 100\n"})
+	svtest.WriteFiles(t, filepath.Join(root, "new"), map[string]string{"run": "#!/bin/sh\necho $$ >started\nexec sleep 100\n"})
 	t0 := time.Now()
 	if err := os.Rename(filepath.Join(root, "new"), filepath.Join(sv, "web")); err != nil {
 		t.Fatal(err)
 	}
 	svc := filepath.Join(sv, "web")
-	testenv.WaitFor(t, 5*time.Second, "the new service started", func() bool { return readFile(filepath.Join(svc, "started")) != "" })
+	testenv.WaitFor(t, 5*time.Second, "the new service started", func() bool { return svtest.ReadFile(filepath.Join(svc, "started")) != "" })
 	if took := time.Since(t0); took > 500*time.Millisecond {
 		t.Errorf("a new service ran %v after it appeared; want milliseconds", took)
 	}
-	pid := waitRunning(t, svc)
+	pid := svtest.WaitRunning(t, svc)
 
 	// Renamed: the same supervisor and process, found at the new name.
 	if err := os.Rename(svc, filepath.Join(sv, "web2")); err != nil {
 		t.Fatal(err)
 	}
 	svc = filepath.Join(sv, "web2")
-	send(t, svc, "p")
+	svtest.Send(t, svc, "p")
 	testenv.WaitFor(t, 5*time.Second, "p through the renamed service", func() bool {
-		st := status(t, svc)
+		st := svtest.Status(t, svc)
 		return st.Paused && st.Pid == pid
 	})
-	send(t, svc, "c")
-	testenv.WaitFor(t, 5*time.Second, "c through the renamed service", func() bool { return !status(t, svc).Paused })
+	svtest.Send(t, svc, "c")
+	testenv.WaitFor(t, 5*time.Second, "c through the renamed service", func() bool { return !svtest.Status(t, svc).Paused })
 
 	// Removed: stopped within milliseconds.
 	t0 = time.Now()
 	if err := os.Rename(svc, filepath.Join(root, "gone")); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, 5*time.Second, "the removed service stopped", func() bool { return !alive(pid) })
+	testenv.WaitFor(t, 5*time.Second, "the removed service stopped", func() bool { return !svtest.Alive(pid) })
 	if took := time.Since(t0); took > 500*time.Millisecond {
 		t.Errorf("a removed service stopped %v after it went; want milliseconds", took)
 	}
-	testenv.WaitFor(t, 5*time.Second, "its supervisor gone", func() bool { return !supervised(filepath.Join(root, "gone")) })
+	testenv.WaitFor(t, 5*time.Second, "its supervisor gone", func() bool { return !svtest.Supervised(filepath.Join(root, "gone")) })
 }
 
 // TestExitRestarted: a service told to exit while its entry is still
 // there is supervised again a second later, as runsvdir restarts a runsv
 // that exited.
 func TestExitRestarted(t *testing.T) {
-	for _, im := range impls(t) {
-		t.Run(im.name, func(t *testing.T) {
+	for _, im := range svtest.Runsvdirs(t) {
+		t.Run(im.Name, func(t *testing.T) {
 			t.Parallel()
-			root := t.TempDir()
-			svc := filepath.Join(root, "sv", "web")
-			writeFiles(t, svc, map[string]string{"run": "#!/bin/sh\nexec sleep 100\n"})
-			start(t, root, append(im.argv, "sv"), im.env...)
-			pid := waitRunning(t, svc)
-			send(t, svc, "x")
-			testenv.WaitFor(t, 5*time.Second, "the service gone", func() bool { return !alive(pid) && !supervised(svc) })
+			sv, _ := svtest.Supervise(t, im, "sv", map[string]string{"web/run": "#!/bin/sh\nexec sleep 100\n"})
+			svc := filepath.Join(sv, "web")
+			pid := svtest.WaitRunning(t, svc)
+			svtest.Send(t, svc, "x")
+			testenv.WaitFor(t, 5*time.Second, "the service gone", func() bool { return !svtest.Alive(pid) && !svtest.Supervised(svc) })
 			t0 := time.Now()
 			testenv.WaitFor(t, 10*time.Second, "the service back", func() bool {
-				st, ok := statusOK(svc)
-				return ok && supervised(svc) && st.Pid != 0 && st.Pid != pid
+				st, ok := svtest.StatusOK(svc)
+				return ok && svtest.Supervised(svc) && st.Pid != 0 && st.Pid != pid
 			})
-			t.Logf("%s: back after %v", im.name, time.Since(t0))
+			t.Logf("%s: back after %v", im.Name, time.Since(t0))
 		})
 	}
 }
 
 // TestNoServiceCap: runsvdir stops at 1000 services; vigil does not.
 func TestNoServiceCap(t *testing.T) {
-	im := impls(t)[0]
+	im := svtest.Runsvdirs(t)[0]
 	root := t.TempDir()
 	sv := filepath.Join(root, "sv")
 	const n = 1001
 	for i := 0; i < n; i++ {
-		writeFiles(t, filepath.Join(sv, fmt.Sprintf("s%04d", i)), map[string]string{
+		svtest.WriteFiles(t, filepath.Join(sv, fmt.Sprintf("s%04d", i)), map[string]string{
 			"run":  "#!/bin/sh\nexec sleep 100\n",
 			"down": "",
 		})
 	}
-	p := start(t, root, append(im.argv, "sv"))
+	p := svtest.Start(t, root, append(im.Argv, "sv"))
 	for i := n - 1; i >= 0; i-- {
 		svc := filepath.Join(sv, fmt.Sprintf("s%04d", i))
-		testenv.WaitFor(t, 20*time.Second, svc+" supervised", func() bool { return supervised(svc) })
+		testenv.WaitFor(t, 20*time.Second, svc+" supervised", func() bool { return svtest.Supervised(svc) })
 	}
-	if strings.Contains(p.stderr(), "too many") {
-		t.Errorf("stderr: %q", p.stderr())
+	if strings.Contains(p.Stderr(), "too many") {
+		t.Errorf("stderr: %q", p.Stderr())
 	}
 	last := filepath.Join(sv, fmt.Sprintf("s%04d", n-1))
-	send(t, last, "u")
-	waitRunning(t, last)
+	svtest.Send(t, last, "u")
+	svtest.WaitRunning(t, last)
 }
 
 // TestSignals: TERM stops every service (TERM, CONT, KILL after
@@ -210,37 +209,34 @@ func TestSignals(t *testing.T) {
 	}{{syscall.SIGTERM, 0}, {syscall.SIGHUP, 111}} {
 		t.Run(c.sig.String(), func(t *testing.T) {
 			t.Parallel()
-			im := impls(t)[0]
-			root := t.TempDir()
-			sv := filepath.Join(root, "sv")
-			writeFiles(t, sv, map[string]string{
-				"rec/run":        helperRun(t),
+			im := svtest.Runsvdirs(t)[0]
+			sv, p := svtest.Supervise(t, im, "sv", map[string]string{
+				"rec/run":        svtest.RecorderRun(t),
 				"stubborn/run":   "#!/bin/sh\ntrap '' TERM\nexec sleep 100\n",
 				"logged/run":     "#!/bin/sh\necho hello\nexec sleep 100\n",
 				"logged/log/run": "#!/bin/sh\nexec cat >out\n",
-			})
-			p := start(t, root, append(im.argv, "sv"), "VIGIL_GRACE=500ms")
+			}, "VIGIL_GRACE=500ms")
 			var pids []int
 			for _, s := range []string{"rec", "stubborn", "logged", "logged/log"} {
-				pids = append(pids, waitRunning(t, filepath.Join(sv, s)))
+				pids = append(pids, svtest.WaitRunning(t, filepath.Join(sv, s)))
 			}
-			testenv.WaitFor(t, 5*time.Second, "the helper ready", func() bool { return readFile(filepath.Join(sv, "rec/ready")) != "" })
-			waitFile(t, filepath.Join(sv, "logged/log/out"), "hello\n")
+			testenv.WaitFor(t, 5*time.Second, "the helper ready", func() bool { return svtest.ReadFile(filepath.Join(sv, "rec/ready")) != "" })
+			svtest.WaitFile(t, filepath.Join(sv, "logged/log/out"), "hello\n")
 			t0 := time.Now()
-			p.cmd.Process.Signal(c.sig)
-			if code := p.wait(t, 10*time.Second); code != c.code {
-				t.Errorf("exit %d; want %d; stderr %q", code, c.code, p.stderr())
+			p.Cmd.Process.Signal(c.sig)
+			if code := p.Wait(t, 10*time.Second); code != c.code {
+				t.Errorf("exit %d; want %d; stderr %q", code, c.code, p.Stderr())
 			}
 			took := time.Since(t0)
 			if took < 450*time.Millisecond || took > 5*time.Second {
 				t.Errorf("took %v; want the 500ms grace for the stubborn service, then KILL", took)
 			}
 			for i, pid := range pids {
-				if alive(pid) {
+				if svtest.Alive(pid) {
 					t.Errorf("process %d (%d) still alive after runsvdir exited", i, pid)
 				}
 			}
-			if got := readFile(filepath.Join(sv, "rec/signals")); got != "TERM\nCONT\n" {
+			if got := svtest.ReadFile(filepath.Join(sv, "rec/signals")); got != "TERM\nCONT\n" {
 				t.Errorf("the service got %q; want TERM then CONT", got)
 			}
 		})
@@ -250,19 +246,19 @@ func TestSignals(t *testing.T) {
 // TestSessions: -P puts each service in its own session; without it the
 // services share runsvdir's.
 func TestSessions(t *testing.T) {
-	im := impls(t)[0]
+	im := svtest.Runsvdirs(t)[0]
 	for _, setsid := range []bool{false, true} {
 		t.Run(fmt.Sprint("P=", setsid), func(t *testing.T) {
 			root := t.TempDir()
 			svc := filepath.Join(root, "sv", "web")
-			writeFiles(t, svc, map[string]string{"run": "#!/bin/sh\nexec sleep 100\n"})
-			argv := append([]string{}, im.argv...)
+			svtest.WriteFiles(t, svc, map[string]string{"run": "#!/bin/sh\nexec sleep 100\n"})
+			argv := append([]string{}, im.Argv...)
 			if setsid {
 				argv = append(argv, "-P")
 			}
-			p := start(t, root, append(argv, "sv"))
-			pid := waitRunning(t, svc)
-			got, mine := sid(pid), sid(p.cmd.Process.Pid)
+			p := svtest.Start(t, root, append(argv, "sv"))
+			pid := svtest.WaitRunning(t, svc)
+			got, mine := svtest.Sid(pid), svtest.Sid(p.Cmd.Process.Pid)
 			if setsid && got != pid {
 				t.Errorf("with -P the service's session is %d; want its own, %d", got, pid)
 			}
@@ -276,11 +272,11 @@ func TestSessions(t *testing.T) {
 // TestBadInput: each broken service gets a clear message naming it, and
 // the rest keep running and keep answering.
 func TestBadInput(t *testing.T) {
-	im := impls(t)[0]
+	im := svtest.Runsvdirs(t)[0]
 	root := t.TempDir()
 	sv := filepath.Join(root, "sv")
 	run := "#!/bin/sh\nexec sleep 100\n"
-	writeFiles(t, sv, map[string]string{
+	svtest.WriteFiles(t, sv, map[string]string{
 		"good/run":                  run,
 		"norun/finish":              "",
 		"noexec/run":                run,
@@ -302,13 +298,13 @@ func TestBadInput(t *testing.T) {
 	os.Remove(filepath.Join(sv, "norun/finish"))
 	os.Chmod(filepath.Join(sv, "noexec/run"), 0o644)
 	os.Symlink("../../sup-target", filepath.Join(sv, "supdangling/supervise"))
-	p := start(t, root, append(im.argv, "sv"), "VIGIL_GRACE=100ms")
+	p := svtest.Start(t, root, append(im.Argv, "sv"), "VIGIL_GRACE=100ms")
 	t0 := time.Now()
 
 	good := filepath.Join(sv, "good")
-	goodPid := waitRunning(t, good)
+	goodPid := svtest.WaitRunning(t, good)
 	for _, name := range []string{"with space", "garbage", "hookhang", "deleteme", "supdangling"} {
-		waitRunning(t, filepath.Join(sv, name))
+		svtest.WaitRunning(t, filepath.Join(sv, name))
 	}
 	if st, err := os.Stat(filepath.Join(root, "sup-target/status")); err != nil || st.Size() != 20 {
 		t.Errorf("supervise through a dangling symlink: %v %v; want sup-target/status made", st, err)
@@ -320,12 +316,12 @@ func TestBadInput(t *testing.T) {
 		"runsv supfile: warning: unable to start: supervise exists but is not a directory\n",
 		"runsv ctlfile: warning: unable to start: supervise/control exists but is not a fifo\n",
 	} {
-		testenv.WaitFor(t, 5*time.Second, "message "+want, func() bool { return strings.Contains(p.stderr(), want) })
+		testenv.WaitFor(t, 5*time.Second, "message "+want, func() bool { return strings.Contains(p.Stderr(), want) })
 	}
 
 	// A megabyte of bytes that are no command, then a command.
 	garbage := filepath.Join(sv, "garbage")
-	gpid := status(t, garbage).Pid
+	gpid := svtest.Status(t, garbage).Pid
 	junk := bytes.Repeat([]byte("\x00\n zZ?\xff-+e"), 1<<20/10)
 	f, err := os.OpenFile(filepath.Join(garbage, "supervise/control"), os.O_WRONLY, 0)
 	if err != nil {
@@ -335,108 +331,80 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if st := status(t, garbage); st.Pid != gpid || st.State != supervise.Run {
+	if st := svtest.Status(t, garbage); st.Pid != gpid || st.State != supervise.Run {
 		t.Errorf("after a megabyte of garbage: %+v; want pid %d still running", st, gpid)
 	}
-	send(t, garbage, "d")
-	testenv.WaitFor(t, 5*time.Second, "garbage down after d", func() bool { return status(t, garbage).Pid == 0 })
+	svtest.Send(t, garbage, "d")
+	testenv.WaitFor(t, 5*time.Second, "garbage down after d", func() bool { return svtest.Status(t, garbage).Pid == 0 })
 
 	// A hook that hangs holds back its own service only.
 	hookhang := filepath.Join(sv, "hookhang")
-	send(t, hookhang, "t")
-	waitFile(t, filepath.Join(hookhang, "hooked"), "t\n")
+	svtest.Send(t, hookhang, "t")
+	svtest.WaitFile(t, filepath.Join(hookhang, "hooked"), "t\n")
 	// A finish that hangs: the service waits in finish, and still takes commands.
 	finishhang := filepath.Join(sv, "finishhang")
 	testenv.WaitFor(t, 5*time.Second, "finishhang in finish", func() bool {
-		st, ok := statusOK(finishhang)
+		st, ok := svtest.StatusOK(finishhang)
 		return ok && st.State == supervise.Finish && st.Pid != 0
 	})
-	send(t, finishhang, "d")
-	waitFile(t, filepath.Join(finishhang, "supervise/stat"), "finish, want down\n")
+	svtest.Send(t, finishhang, "d")
+	svtest.WaitFile(t, filepath.Join(finishhang, "supervise/stat"), "finish, want down\n")
 
 	// Deleted while running: stopped, and nothing else is.
 	deleteme := filepath.Join(sv, "deleteme")
-	dpid := status(t, deleteme).Pid
+	dpid := svtest.Status(t, deleteme).Pid
 	if err := os.RemoveAll(deleteme); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, 5*time.Second, "the deleted service stopped", func() bool { return !alive(dpid) })
+	testenv.WaitFor(t, 5*time.Second, "the deleted service stopped", func() bool { return !svtest.Alive(dpid) })
 
 	// A name with a space is an ordinary service.
 	space := filepath.Join(sv, "with space")
-	send(t, space, "d")
-	testenv.WaitFor(t, 5*time.Second, "'with space' down", func() bool { return status(t, space).Pid == 0 })
+	svtest.Send(t, space, "d")
+	testenv.WaitFor(t, 5*time.Second, "'with space' down", func() bool { return svtest.Status(t, space).Pid == 0 })
 
 	// The good service never noticed, and still answers at once.
-	if st := status(t, good); st.Pid != goodPid {
+	if st := svtest.Status(t, good); st.Pid != goodPid {
 		t.Errorf("good: %+v; want the same pid %d", st, goodPid)
 	}
-	send(t, good, "h")
-	send(t, good, "d")
-	testenv.WaitFor(t, 2*time.Second, "good down", func() bool { return !alive(goodPid) })
+	svtest.Send(t, good, "h")
+	svtest.Send(t, good, "d")
+	testenv.WaitFor(t, 2*time.Second, "good down", func() bool { return !svtest.Alive(goodPid) })
 
 	// The fork-and-exit service is paced: about one start a second.
-	starts := strings.Count(readFile(filepath.Join(sv, "forkexit/starts")), "x")
+	starts := strings.Count(svtest.ReadFile(filepath.Join(sv, "forkexit/starts")), "x")
 	if max := int(time.Since(t0)/time.Second) + 2; starts < 1 || starts > max {
 		t.Errorf("forkexit started %d times in %v; want at most %d", starts, time.Since(t0), max)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t, 10*time.Second); code != 0 {
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.Wait(t, 10*time.Second); code != 0 {
 		t.Errorf("runsvdir TERM with a hanging hook and finish: exit %d; want 0", code)
 	}
 }
 
 // TestAsNobody: runsvdir supervises a directory owned by nobody, as nobody.
 func TestAsNobody(t *testing.T) {
-	testenv.RequireRoot(t, "to switch to nobody")
-	const nobody = 65534
-	root := t.TempDir()
-	for _, d := range []string{root, filepath.Dir(root)} {
-		os.Chmod(d, 0o755)
-	}
-	for d := filepath.Dir(root); d != "/"; d = filepath.Dir(d) {
-		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o001 == 0 {
-			t.Skipf("%s is not searchable by nobody", d)
-		}
-	}
-	bin := filepath.Join(root, "vigil")
-	data, err := os.ReadFile(impls(t)[0].argv[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	const nobody = svtest.Nobody
+	root, bin := svtest.NobodyRoot(t)
 	sv := filepath.Join(root, "sv")
-	writeFiles(t, sv, map[string]string{"web/run": "#!/bin/sh\nid -u >uid\nexec sleep 100\n"})
+	svtest.WriteFiles(t, sv, map[string]string{"web/run": "#!/bin/sh\nid -u >uid\nexec sleep 100\n"})
 	for _, p := range []string{sv, filepath.Join(sv, "web"), filepath.Join(sv, "web/run")} {
 		os.Chown(p, nobody, nobody)
 	}
-	cmd := exec.Command(bin, "runsvdir", "sv")
-	cmd.Dir = root
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done; killUnder(root) })
+	p := svtest.StartAs(t, &syscall.Credential{Uid: nobody, Gid: nobody}, root, []string{bin, "runsvdir", "sv"})
 	svc := filepath.Join(sv, "web")
-	pid := waitRunning(t, svc)
-	waitFile(t, filepath.Join(svc, "uid"), "65534\n")
-	cmd.Process.Signal(syscall.SIGTERM)
+	pid := svtest.WaitRunning(t, svc)
+	svtest.WaitFile(t, filepath.Join(svc, "uid"), "65534\n")
+	p.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-done:
-		done <- err
-		if err != nil {
-			t.Errorf("runsvdir as nobody after TERM: %v; want exit 0; stderr %q", err, stderr.String())
+	case <-p.Done():
+		if err := p.Err(); err != nil {
+			t.Errorf("runsvdir as nobody after TERM: %v; want exit 0; stderr %q", err, p.Stderr())
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatalf("runsvdir as nobody did not exit after TERM; stderr %q", stderr.String())
+		t.Fatalf("runsvdir as nobody did not exit after TERM; stderr %q", p.Stderr())
 	}
-	if alive(pid) {
+	if svtest.Alive(pid) {
 		t.Errorf("service %d still alive", pid)
 	}
 }

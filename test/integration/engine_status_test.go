@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-init/vigil/internal/svtest"
 	"github.com/vigil-init/vigil/internal/testenv"
 	"github.com/vigil-init/vigil/services/supervise"
 )
@@ -32,7 +33,7 @@ type statusState struct {
 
 var statusStates = []statusState{
 	{"run", map[string]string{"run": "#!/bin/sh\nexec sleep 1000\n"}, "",
-		func(_ string, st supervise.Status) bool { return engRunning(st) }},
+		func(_ string, st supervise.Status) bool { return svtest.Running(st) }},
 	{"down", map[string]string{"run": "#!/bin/sh\nexec sleep 1000\n"}, "d",
 		func(_ string, st supervise.Status) bool { return st.Pid == 0 && st.Want == supervise.WantDown }},
 	// control/t handles the TERM: run stays, want down, no term flag.
@@ -58,33 +59,28 @@ type statusRecord struct {
 	pid    string // the pid file
 }
 
-func recordStatus(t *testing.T, im engImpl, s statusState) statusRecord {
+func recordStatus(t *testing.T, im svtest.Impl, s statusState) statusRecord {
 	t.Helper()
-	root := t.TempDir()
-	svc := filepath.Join(root, "s")
-	engWrite(t, svc, s.files)
-	engStart(t, root, append(im.argv, "s"), im.env...)
+	svc, _ := svtest.Supervise(t, im, "s", s.files)
 	if s.send != "" {
-		engWait(t, svc, "running", engRunning)
+		svtest.WaitStatus(t, svc, 10*time.Second, "running", svtest.Running)
 		if strings.Contains(s.files["run"], ">ready") {
 			testenv.WaitFor(t, 10*time.Second, "run ready", func() bool { return fileExists(filepath.Join(svc, "ready")) })
 		}
-		engSend(t, svc, s.send)
+		svtest.Send(t, svc, s.send)
 	}
-	engWait(t, svc, s.name, func(st supervise.Status) bool { return s.ready(svc, st) })
+	svtest.WaitStatus(t, svc, 10*time.Second, s.name, func(st supervise.Status) bool { return s.ready(svc, st) })
 	var r statusRecord
 	b, err := os.ReadFile(filepath.Join(svc, "supervise/status"))
 	if err != nil || len(b) != 20 {
-		t.Fatalf("%s: supervise/status: %d bytes, %v; want 20", im.name, len(b), err)
+		t.Fatalf("%s: supervise/status: %d bytes, %v; want 20", im.Name, len(b), err)
 	}
 	copy(r.status[:], b)
-	r.stat, r.pid = engRead(filepath.Join(svc, "supervise/stat")), engRead(filepath.Join(svc, "supervise/pid"))
+	r.stat, r.pid = svtest.ReadFile(filepath.Join(svc, "supervise/stat")), svtest.ReadFile(filepath.Join(svc, "supervise/pid"))
 	return r
 }
 
 func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }
-
-func engRead(path string) string { b, _ := os.ReadFile(path); return string(b) }
 
 // TestEngineStatusGolden: for each state, vigil's status bytes decode
 // field by field as Debian's runsv wrote them, and stat and pid agree.
@@ -93,7 +89,7 @@ func TestEngineStatusGolden(t *testing.T) {
 		writeStatusGolden(t)
 	}
 	golden := readStatusGolden(t)
-	vigil := engRunsvs(t)[0]
+	vigil := svtest.Runsvs(t)[0]
 	for _, s := range statusStates {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
@@ -144,7 +140,7 @@ func checkStatus(t *testing.T, got, want statusRecord, before time.Time) {
 func slicesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 func writeStatusGolden(t *testing.T) {
-	runit := engRunsvs(t)[1]
+	runit := svtest.Runsvs(t)[1]
 	var out strings.Builder
 	out.WriteString("# supervise/ of Debian's runsv 2.1.2 per state: name, status in hex, stat, pid file.\n")
 	out.WriteString("# Recorded by VIGIL_RECORD_STATUS=1 go test ./test/integration -run TestEngineStatusGolden\n")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-init/vigil/internal/svtest"
 	"github.com/vigil-init/vigil/internal/testenv"
 	"github.com/vigil-init/vigil/services/supervise"
 )
@@ -30,9 +31,9 @@ func want(w supervise.Want) func(_, st supervise.Status) bool {
 
 func downNow(_, st supervise.Status) bool { return st.Pid == 0 && st.State == supervise.Down }
 
-func upNow(_, st supervise.Status) bool { return engRunning(st) }
+func upNow(_, st supervise.Status) bool { return svtest.Running(st) }
 
-func newPid(before, st supervise.Status) bool { return engRunning(st) && st.Pid != before.Pid }
+func newPid(before, st supervise.Status) bool { return svtest.Running(st) && st.Pid != before.Pid }
 
 func paused(p bool) func(_, st supervise.Status) bool {
 	return func(_, st supervise.Status) bool { return st.Paused == p }
@@ -97,12 +98,12 @@ func TestEngineDebianSv(t *testing.T) {
 	results := map[string][]string{}
 	var mu sync.Mutex
 	t.Run("run", func(t *testing.T) {
-		for _, im := range engRunsvdirs(t) {
-			t.Run(im.name, func(t *testing.T) {
+		for _, im := range svtest.Runsvdirs(t) {
+			t.Run(im.Name, func(t *testing.T) {
 				t.Parallel()
 				out := runSvScript(t, im, sv)
 				mu.Lock()
-				results[im.name] = out
+				results[im.Name] = out
 				mu.Unlock()
 			})
 		}
@@ -118,13 +119,11 @@ func TestEngineDebianSv(t *testing.T) {
 	}
 }
 
-func runSvScript(t *testing.T, im engImpl, sv string) []string {
-	root := t.TempDir()
-	dir := filepath.Join(root, "sv")
+func runSvScript(t *testing.T, im svtest.Impl, sv string) []string {
 	// sleep ignores the signals the script sends, so that each is
 	// delivered without changing the state: the outputs stay comparable.
 	run := "#!/bin/sh\ntrap '' HUP INT QUIT ALRM USR1 USR2\nexec sleep 1000\n"
-	engWrite(t, dir, map[string]string{
+	dir, _ := svtest.Supervise(t, im, "sv", map[string]string{
 		"a/run":     run,
 		"b/run":     run,
 		"b/log/run": "#!/bin/sh\nexec cat >/dev/null\n",
@@ -134,16 +133,16 @@ func runSvScript(t *testing.T, im engImpl, sv string) []string {
 		"f/run":     run,
 		"f/check":   "#!/bin/sh\nexit 1\n",
 	})
-	engStart(t, root, append(im.argv, "sv"), im.env...)
+	root := filepath.Dir(dir)
 	for _, s := range []string{"a", "b", "b/log", "f"} {
-		engWait(t, filepath.Join(dir, s), "running", func(st supervise.Status) bool { return engRunning(st) })
+		svtest.WaitStatus(t, filepath.Join(dir, s), 10*time.Second, "running", func(st supervise.Status) bool { return svtest.Running(st) })
 	}
-	engWait(t, filepath.Join(dir, "n"), "supervised", func(supervise.Status) bool { return true })
+	svtest.WaitStatus(t, filepath.Join(dir, "n"), 10*time.Second, "supervised", func(supervise.Status) bool { return true })
 	var out []string
 	for _, step := range svScript {
 		var before supervise.Status
 		if step.svc != "" {
-			before, _ = engStatus(filepath.Join(dir, step.svc))
+			before, _ = svtest.StatusOK(filepath.Join(dir, step.svc))
 		}
 		cmd := exec.Command(sv, strings.Fields(step.args)...)
 		cmd.Env = append(os.Environ(), "SVDIR="+dir)
@@ -153,15 +152,15 @@ func runSvScript(t *testing.T, im engImpl, sv string) []string {
 		out = append(out, fmt.Sprintf("%s[exit %d]", text, cmd.ProcessState.ExitCode()))
 		if step.svc != "" {
 			svc := filepath.Join(dir, step.svc)
-			engWait(t, svc, "settled after sv "+step.args, func(st supervise.Status) bool { return step.settle(before, st) })
+			svtest.WaitStatus(t, svc, 10*time.Second, "settled after sv "+step.args, func(st supervise.Status) bool { return step.settle(before, st) })
 		}
 		if strings.Contains(step.args, "exit") {
 			// runsvdir brings an exited service back; wait for it.
 			for _, s := range strings.Fields(step.args)[3:] {
 				svc := filepath.Join(dir, s)
 				testenv.WaitFor(t, 15*time.Second, s+" supervised again", func() bool {
-					st, ok := engStatus(svc)
-					return ok && supervise.Alive(filepath.Join(svc, "supervise")) == nil && engRunning(st)
+					st, ok := svtest.StatusOK(svc)
+					return ok && svtest.Supervised(svc) && svtest.Running(st)
 				})
 			}
 		}
