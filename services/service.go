@@ -101,11 +101,14 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 	}
 	e.services[s] = struct{}{}
 	// As runsv: the first status of both records, then the ok FIFOs, so
-	// that a client never finds a live supervisor without a status.
+	// that a client never finds a live supervisor without a status. The
+	// processes start first, so that the first status already holds
+	// their pids and is written once.
 	s.main.write(true)
 	if s.log != nil {
-		s.log.write(false)
+		s.log.write(false) // runsv writes no log pid until the log runs
 	}
+	s.step()
 	for _, r := range s.records() {
 		r.flush()
 	}
@@ -115,7 +118,6 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 			return nil, err
 		}
 	}
-	s.step()
 	return s, nil
 }
 
@@ -243,9 +245,11 @@ func (s *service) rename(dir, name string) {
 	}
 	for _, r := range s.records() {
 		if r.sup != nil {
-			if rel, err := filepath.Rel(old, r.sup.Path); err == nil && !filepath.IsAbs(rel) && rel[0] != '.' {
-				r.sup.Path = filepath.Join(dir, rel)
+			path := r.sup.Path
+			if rel, err := filepath.Rel(old, path); err == nil && !filepath.IsAbs(rel) && rel[0] != '.' {
+				path = filepath.Join(dir, rel)
 			}
+			r.sup.Moved(path)
 		}
 		// A status written between the rename and this scan went to the
 		// old path and is lost; write it again where clients now look.

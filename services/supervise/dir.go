@@ -18,6 +18,11 @@ type Dir struct {
 	Control int    // nonblocking fd of the control FIFO
 	lock    int
 	ok      int
+	// What stat and pid hold, to replace them only when they change:
+	// every replacement allocates an inode and frees one, which file
+	// systems such as ext4 make slow when thousands come at once.
+	stat, pid       string
+	hasStat, hasPid bool
 }
 
 // ErrLocked means another supervisor holds the directory's lock.
@@ -158,16 +163,27 @@ func (d *Dir) Close() {
 // sees a pid in status finds the same pid in the pid file (status first
 // left a window where status named the new process and pid was stale).
 func (d *Dir) Write(s Status, withPid bool) error {
-	if withPid {
-		if err := d.replace("pid", []byte(s.PidText())); err != nil {
+	if pid := s.PidText(); withPid && (!d.hasPid || pid != d.pid) {
+		if err := d.replace("pid", []byte(pid)); err != nil {
 			return err
 		}
+		d.pid, d.hasPid = pid, true
 	}
-	if err := d.replace("stat", []byte(s.Stat())); err != nil {
-		return err
+	if stat := s.Stat(); !d.hasStat || stat != d.stat {
+		if err := d.replace("stat", []byte(stat)); err != nil {
+			return err
+		}
+		d.stat, d.hasStat = stat, true
 	}
 	b := s.Bytes()
 	return d.replace("status", b[:])
+}
+
+// Moved tells d that its directory is now at path, whose files may be
+// stale: the next Write rewrites them all.
+func (d *Dir) Moved(path string) {
+	d.Path = path
+	d.hasStat, d.hasPid = false, false
 }
 
 func (d *Dir) replace(name string, data []byte) error {
