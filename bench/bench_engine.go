@@ -33,16 +33,6 @@ func benchEngine(e *Env) ([]Row, error) {
 	if runsvdir == "" {
 		return nil, fmt.Errorf("Debian's runsvdir is not unpacked in %s", e.Peers)
 	}
-	// The service trees go on a tmpfs where there is one (as /run is in a
-	// container): on a disk, thousands of status files created right after
-	// thousands were deleted (by the suite before) make ext4's inode
-	// allocator the thing measured, for whichever tree comes second.
-	if fast, err := os.MkdirTemp("/dev/shm", "vigil-bench-"); err == nil {
-		defer os.RemoveAll(fast)
-		local := *e
-		local.Tmp = fast
-		e = &local
-	}
 	// 10,000 services need 4 descriptors each in vigil (lock, control, ok
 	// and the pidfd Go keeps for each child); raise the limit that vigil
 	// inherits if we may (CAP_SYS_RESOURCE), else run as many as fit.
