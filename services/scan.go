@@ -17,12 +17,13 @@ import (
 // subdirectories and symlinks to directories, known by device and inode so
 // that a rename or a second symlink does not start a second supervisor.
 type watchDir struct {
-	path  string
-	wd    int32
-	key   fileKey
-	byKey map[fileKey]*service
-	retry *time.Timer
-	timer *time.Timer
+	path    string
+	wd      int32
+	key     fileKey
+	byKey   map[fileKey]*service
+	retry   *time.Timer
+	timer   *time.Timer
+	trouble string // why the directory itself cannot be read, once said
 	// complaints holds the last warning about each entry, so a problem
 	// that lasts (a read-only /run, a dangling link) is reported once, not
 	// on every retry, and again when it changes or comes back.
@@ -35,11 +36,10 @@ const inotifyMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.
 // Watch supervises every service in dir, now and as entries come and go.
 // inotify reports changes within milliseconds; a scan every Config.Rescan
 // catches what it cannot see (a symlinked dir swapped to a new target).
+//
+// Like runsvdir, it waits for a directory that does not exist yet: it says
+// so once and looks again every second.
 func (e *Engine) Watch(dir string) error {
-	key, err := keyOf(dir)
-	if err != nil {
-		return fmt.Errorf("unable to change directory to %s: %s", dir, errstr.Of(err))
-	}
 	if e.inotify < 0 {
 		fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 		if err != nil {
@@ -51,9 +51,9 @@ func (e *Engine) Watch(dir string) error {
 		}
 		e.inotify = fd
 	}
-	d := &watchDir{path: dir, key: key, wd: -1, byKey: make(map[fileKey]*service)}
+	d := &watchDir{path: dir, wd: -1, byKey: make(map[fileKey]*service)}
 	e.dirs = append(e.dirs, d)
-	d.watch(e)
+	e.checkDir(d)
 	e.scan(d)
 	var tick func()
 	tick = func() {
@@ -149,8 +149,16 @@ func (e *Engine) scan(d *watchDir) {
 	}
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
-		e.dirWarnf(d.path, "unable to read directory: %s", errstr.Of(err))
+		if msg := "unable to read directory: " + errstr.Of(err); msg != d.trouble {
+			d.trouble = msg
+			e.dirWarnf(d.path, "%s", msg)
+		}
+		d.rescanSoon(e)
 		return
+	}
+	if d.trouble != "" {
+		d.trouble = ""
+		e.checkDir(d) // it exists now: watch it
 	}
 	seen := make(map[fileKey]string, len(entries))
 	failed := false

@@ -59,6 +59,33 @@ func TestShortLog(t *testing.T) {
 	}
 }
 
+// TestMissingDirectory: both runsvdirs wait for a directory that does not
+// exist yet and supervise it once it appears; vigil's says so once, not
+// every second.
+func TestMissingDirectory(t *testing.T) {
+	for _, im := range svtest.Runsvdirs(t) {
+		t.Run(im.Name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			p := svtest.Start(t, root, append(im.Argv, "sv"), im.Env...)
+			testenv.WaitFor(t, 5*time.Second, "a warning about the missing directory", func() bool { return p.Stderr() != "" })
+			if p.Exited() {
+				t.Fatalf("%s exited on a missing directory; want it to wait (stderr %q)", im.Name, p.Stderr())
+			}
+			svtest.WriteFiles(t, filepath.Join(root, "new"), map[string]string{"a/run": "#!/bin/sh\nexec sleep 100\n"})
+			if err := os.Rename(filepath.Join(root, "new"), filepath.Join(root, "sv")); err != nil {
+				t.Fatal(err)
+			}
+			svtest.WaitRunning(t, filepath.Join(root, "sv", "a"))
+			if im.Name == "vigil" {
+				if got, want := p.Stderr(), "runsvdir sv: warning: unable to read directory: file does not exist\n"; got != want {
+					t.Errorf("stderr = %q; want %q, once", got, want)
+				}
+			}
+		})
+	}
+}
+
 // TestEntries: subdirectories and symlinks to directories are services;
 // dot-names, files and dangling symlinks are not; two names for one
 // directory (same device and inode) get one supervisor. Both runsvdirs.
