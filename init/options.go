@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vigil-init/vigil/internal/getopt"
 	"github.com/vigil-init/vigil/services"
 )
 
@@ -71,54 +72,39 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 		}
 		o.Verbosity = n
 	}
-	for len(args) > 0 {
-		a := args[0]
-		if a == "--" {
-			args = args[1:]
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		args = args[1:]
-		for i := 1; i < len(a); i++ {
-			switch c := a[i]; c {
-			case 'h':
-				return o, errHelp
-			case 'V':
-				return o, errVersion
-			case 'p':
-				o.Prefix = true
-			case 'q':
-				o.Verbosity = 0
-			case 'v':
-				o.Verbosity = min(o.Verbosity+1, 3)
-			case 'g', 's', 'i':
-				val := a[i+1:]
-				if val == "" {
-					if len(args) == 0 {
-						return o, fmt.Errorf("option -%c needs a value", c)
-					}
-					val, args = args[0], args[1:]
-				}
-				switch c {
-				case 'g':
-					d, err := services.ParseGrace(val)
-					if err != nil {
-						return o, fmt.Errorf("-g: %w", err)
-					}
-					o.Grace = d
-				case 's':
-					o.SvDir = val
-				case 'i':
-					o.InitDir = val
-				}
-				i = len(a)
-			default:
-				return o, fmt.Errorf("unknown option -%c", c)
+	// Only "--" itself ends the options; "--foo" is an unknown option '-'.
+	g := getopt.Getopt{Args: args, Opts: "hVpqvg:s:i:", DashDashOnly: true}
+	for g.Next() {
+		switch g.Opt {
+		case 'h':
+			return o, errHelp
+		case 'V':
+			return o, errVersion
+		case 'p':
+			o.Prefix = true
+		case 'q':
+			o.Verbosity = 0
+		case 'v':
+			o.Verbosity = min(o.Verbosity+1, 3)
+		case 'g':
+			d, err := services.ParseGrace(g.Arg)
+			if err != nil {
+				return o, fmt.Errorf("-g: %w", err)
 			}
+			o.Grace = d
+		case 's':
+			o.SvDir = g.Arg
+		case 'i':
+			o.InitDir = g.Arg
 		}
 	}
-	o.Command = args
+	var e *getopt.Error
+	if errors.As(g.Err(), &e) {
+		if e.Missing {
+			return o, fmt.Errorf("option -%c needs a value", e.Opt)
+		}
+		return o, fmt.Errorf("unknown option -%c", e.Opt)
+	}
+	o.Command = g.Rest()
 	return o, nil
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"syscall"
+
+	"github.com/vigil-init/vigil/internal/getopt"
 )
 
 const (
@@ -90,7 +92,7 @@ func ParseChpst(args []string) (*Spec, error) {
 		args = []string{"chpst"}
 	}
 	name := Name(args[0])
-	p := &parser{args: args, name: name, g: getopt{args: args, ind: 1}}
+	p := &parser{args: args, name: name, g: getopt.Getopt{Args: args[1:]}}
 	switch name {
 	case "setuidgid", "envuidgid":
 		return p.account(name)
@@ -115,12 +117,27 @@ func ParseChpst(args []string) (*Spec, error) {
 type parser struct {
 	args []string
 	name string
-	g    getopt
-	msg  string // getopt's complaint, printed before the usage
+	g    getopt.Getopt // djb's sgetopt: any word starting with "--" ends the options
+	msg  string        // getopt's complaint, printed before the usage
 }
 
 func (p *parser) usage(text string) *UsageError {
 	return &UsageError{Text: p.msg + "usage: " + p.name + text + "\n\n"}
+}
+
+// optErr is getopt's complaint, if it stopped at one, recorded in p.msg
+// after the base name chpst was called by.
+func (p *parser) optErr() bool {
+	err := p.g.Err()
+	if err == nil {
+		return false
+	}
+	prog := p.args[0]
+	if i := strings.LastIndexByte(prog, '/'); i >= 0 {
+		prog = prog[i+1:]
+	}
+	p.msg += prog + ": " + err.Error() + "\n"
+	return true
 }
 
 func (p *parser) account(name string) (*Spec, error) {
@@ -140,12 +157,9 @@ func (p *parser) account(name string) (*Spec, error) {
 
 func (p *parser) setlock() (*Spec, error) {
 	s := &Spec{}
-	for {
-		c := p.g.next("nNxX", p)
-		if c == 0 {
-			break
-		}
-		switch c {
+	p.g.Opts = "nNxX"
+	for p.g.Next() {
+		switch p.g.Opt {
 		case 'n':
 			s.LockWait = true
 		case 'N':
@@ -154,12 +168,10 @@ func (p *parser) setlock() (*Spec, error) {
 			s.QuietFail = true
 		case 'X':
 			s.QuietFail = false
-		default:
-			return nil, p.usage(usageSetlock)
 		}
 	}
-	rest := p.args[p.g.ind:]
-	if len(rest) < 2 {
+	rest := p.g.Rest()
+	if p.optErr() || len(rest) < 2 {
 		return nil, p.usage(usageSetlock)
 	}
 	s.Lock, s.Args = rest[0], rest[1:]
@@ -168,22 +180,16 @@ func (p *parser) setlock() (*Spec, error) {
 
 func (p *parser) softlimit() (*Spec, error) {
 	var l limits
-	for {
-		c := p.g.next("a:c:d:f:l:m:o:p:r:s:t:", p)
-		if c == 0 {
-			break
-		}
-		if c == '?' {
-			return nil, p.usage(usageSoftlimit)
-		}
+	p.g.Opts = "a:c:d:f:l:m:o:p:r:s:t:"
+	for p.g.Next() {
 		// A bad number gets chpst's own usage, as in runit.
-		v, ok := uint64(math.MaxUint64), p.g.arg == "="
+		v, ok := uint64(math.MaxUint64), p.g.Arg == "="
 		if !ok {
-			if v, ok = scanUlong(p.g.arg); !ok {
+			if v, ok = scanUlong(p.g.Arg); !ok {
 				return nil, p.usage(usageMain)
 			}
 		}
-		switch c {
+		switch p.g.Opt {
 		case 'a':
 			l.put(lAS, v)
 		case 'c':
@@ -211,8 +217,8 @@ func (p *parser) softlimit() (*Spec, error) {
 			l.put(lCPU, v)
 		}
 	}
-	rest := p.args[p.g.ind:]
-	if len(rest) == 0 {
+	rest := p.g.Rest()
+	if p.optErr() || len(rest) == 0 {
 		return nil, p.usage(usageSoftlimit)
 	}
 	return &Spec{Rlimits: l.rlimits(), Args: rest}, nil
@@ -223,12 +229,9 @@ func (p *parser) chpst() (*Spec, error) {
 	var l limits
 	lock := false
 	slots := map[byte]int{'d': lData, 'o': lNofile, 'p': lNproc, 'f': lFsize, 'c': lCore, 'r': lRSS, 't': lCPU}
-	for {
-		c := p.g.next("u:U:b:e:m:d:o:p:f:c:r:t:/:n:l:L:vP012V", p)
-		if c == 0 {
-			break
-		}
-		arg := p.g.arg
+	p.g.Opts = "u:U:b:e:m:d:o:p:f:c:r:t:/:n:l:L:vP012V"
+	for p.g.Next() {
+		c, arg := p.g.Opt, p.g.Arg
 		switch c {
 		case 'u':
 			s.User = &Account{Name: arg}
@@ -283,12 +286,10 @@ func (p *parser) chpst() (*Spec, error) {
 		case 'V':
 			p.msg += versionID
 			return nil, p.usage(usageMain)
-		default:
-			return nil, p.usage(usageMain)
 		}
 	}
-	s.Args = p.args[p.g.ind:]
-	if len(s.Args) == 0 {
+	s.Args = p.g.Rest()
+	if p.optErr() || len(s.Args) == 0 {
 		return nil, p.usage(usageMain)
 	}
 	s.Rlimits = l.rlimits()
@@ -308,78 +309,4 @@ func scanUlong(s string) (uint64, bool) {
 		v = v*10 + uint64(c)
 	}
 	return v, true
-}
-
-// getopt is djb's sgetopt: options end at the first non-option, at "-"
-// (kept as an argument) or at an argument starting with "--" (dropped).
-type getopt struct {
-	args []string
-	ind  int // next argument
-	pos  int // position within args[ind]; 0 at an argument's start
-	arg  string
-}
-
-// next returns the next option letter, 0 at the end, or '?' after
-// recording sgetopt's complaint in p.msg.
-func (g *getopt) next(opts string, p *parser) byte {
-	g.arg = ""
-	if g.ind >= len(g.args) {
-		return 0
-	}
-	if g.pos > 0 && g.pos >= len(g.args[g.ind]) {
-		g.ind++
-		g.pos = 0
-		if g.ind >= len(g.args) {
-			return 0
-		}
-	}
-	if g.pos == 0 {
-		a := g.args[g.ind]
-		if a == "" || a[0] != '-' {
-			return 0
-		}
-		if len(a) == 1 {
-			return 0
-		}
-		if a[1] == '-' {
-			g.ind++
-			return 0
-		}
-		g.pos = 1
-	}
-	a := g.args[g.ind]
-	c := a[g.pos]
-	g.pos++
-	for i := 0; i < len(opts); i++ {
-		if opts[i] == ':' {
-			continue
-		}
-		if opts[i] != c {
-			continue
-		}
-		if i+1 < len(opts) && opts[i+1] == ':' {
-			g.arg = a[g.pos:]
-			g.ind++
-			g.pos = 0
-			if g.arg == "" {
-				if g.ind >= len(g.args) {
-					p.complain("option requires an argument", c)
-					return '?'
-				}
-				g.arg = g.args[g.ind]
-				g.ind++
-			}
-		}
-		return c
-	}
-	p.complain("illegal option", c)
-	return '?'
-}
-
-func (p *parser) complain(what string, c byte) {
-	prog := p.args[0]
-	if i := strings.LastIndexByte(prog, '/'); i >= 0 {
-		prog = prog[i+1:]
-	}
-	p.msg += prog + ": " + what + " -- " + string(c) + "\n"
 }

@@ -26,6 +26,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vigil-init/vigil/internal/getopt"
 )
 
 const (
@@ -68,48 +70,26 @@ func (r *run) main(args []string) int {
 	if len(args) == 0 {
 		args = []string{r.prog}
 	}
-	// djb getopt "w:vV": clustered flags, stops at the first non-option
-	// or after "--".
-	i := 1
+	// -w implies -v, as in runit. Any word starting with "--" ends the
+	// options and is dropped, as djb's getopt does.
 	verbose := false
-opts:
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			switch a[j] {
-			case 'v':
-				verbose = true
-			case 'w':
-				var v string
-				if j+1 < len(a) {
-					v = a[j+1:]
-				} else if i+1 < len(args) {
-					i++
-					v = args[i]
-				} else {
-					r.errf("%s: option requires an argument -- w\n", r.prog)
-					return r.usage()
-				}
-				r.wait = scanUlong(v)
-				verbose = true // -w implies -v, as in runit
-				continue opts
-			case 'V':
-				r.errf("%s\n", version)
-				return r.usage()
-			default:
-				r.errf("%s: illegal option -- %c\n", r.prog, a[j])
-				return r.usage()
-			}
+	g := getopt.Getopt{Args: args[1:], Opts: "w:vV"}
+	for g.Next() {
+		switch g.Opt {
+		case 'v':
+			verbose = true
+		case 'w':
+			r.wait, verbose = scanUlong(g.Arg), true
+		case 'V':
+			r.errf("%s\n", version)
+			return r.usage()
 		}
 	}
-	args = args[i:]
+	if err := g.Err(); err != nil {
+		r.errf("%s: %v\n", r.prog, err)
+		return r.usage()
+	}
+	args = g.Rest()
 	if len(args) == 0 {
 		return r.usage()
 	}

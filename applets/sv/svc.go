@@ -2,9 +2,11 @@ package sv
 
 import (
 	"io"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-init/vigil/internal/getopt"
 	"github.com/vigil-init/vigil/services/supervise"
 )
 
@@ -21,26 +23,15 @@ func SvcMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	r.prog = "svc"
 	var set [len(svcFlags)]bool
 	any := false
-	i := 1
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for _, c := range []byte(a[1:]) {
-			k := indexByte(svcFlags, c)
-			if k < 0 {
-				r.errf("svc: illegal option -- %c\n", c)
-				return svcUsage(r)
-			}
-			set[k], any = true, true
-		}
+	g := getopt.Getopt{Args: args[min(1, len(args)):], Opts: svcFlags, DashDashOnly: true}
+	for g.Next() {
+		set[strings.IndexByte(svcFlags, g.Opt)], any = true, true
 	}
-	names := args[min(i, len(args)):]
+	if err := g.Err(); err != nil {
+		r.errf("svc: %v\n", err)
+		return svcUsage(r)
+	}
+	names := g.Rest()
 	if !any || len(names) == 0 {
 		return svcUsage(r)
 	}
@@ -58,15 +49,6 @@ func SvcMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func svcUsage(r *run) int {
 	r.errf("usage: svc -%s service ...\n\n", svcFlags)
 	return 100
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // SvokMain is svok service: exit 0 when a supervisor holds the service's

@@ -23,6 +23,8 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
+
+	"github.com/vigil-init/vigil/internal/getopt"
 )
 
 const usageText = " [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n"
@@ -63,70 +65,45 @@ func parseArgs(args []string, stderr io.Writer) (options, bool) {
 	if len(args) > 0 {
 		base = filepath.Base(args[0])
 	}
-	i := 1
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			switch c {
-			case 't':
-				if opt.stamp < 3 {
-					opt.stamp++
-				}
-				continue
-			case 'v':
-				opt.verbose = true
-				continue
-			case 'V':
-				io.WriteString(stderr, version+"\n")
-				return opt, false
-			case 'R', 'r', 'l', 'b':
-			default:
-				io.WriteString(stderr, base+": illegal option -- "+string(c)+"\n")
+	g := getopt.Getopt{Args: args[min(1, len(args)):], Opts: "R:r:l:b:tvV"}
+	for g.Next() {
+		switch g.Opt {
+		case 't':
+			if opt.stamp < 3 {
+				opt.stamp++
+			}
+		case 'v':
+			opt.verbose = true
+		case 'V':
+			io.WriteString(stderr, version+"\n")
+			return opt, false
+		case 'R':
+			opt.replace = g.Arg
+			if opt.repl == 0 {
+				opt.repl = '_'
+			}
+		case 'r':
+			if len(g.Arg) != 1 {
 				return opt, false
 			}
-			arg := a[j+1:]
-			if arg == "" {
-				if i+1 >= len(args) {
-					io.WriteString(stderr, base+": option requires an argument -- "+string(c)+"\n")
-					return opt, false
-				}
-				i++
-				arg = args[i]
+			opt.repl = g.Arg[0]
+		case 'l':
+			opt.linemax, _ = scanUlong(g.Arg)
+			if opt.linemax == 0 {
+				opt.linemax = 1000
 			}
-			switch c {
-			case 'R':
-				opt.replace = arg
-				if opt.repl == 0 {
-					opt.repl = '_'
-				}
-			case 'r':
-				if len(arg) != 1 {
-					return opt, false
-				}
-				opt.repl = arg[0]
-			case 'l':
-				opt.linemax, _ = scanUlong(arg)
-				if opt.linemax == 0 {
-					opt.linemax = 1000
-				}
-			case 'b':
-				opt.buflen, _ = scanUlong(arg)
-				if opt.buflen == 0 {
-					opt.buflen = 1024
-				}
+		case 'b':
+			opt.buflen, _ = scanUlong(g.Arg)
+			if opt.buflen == 0 {
+				opt.buflen = 1024
 			}
-			break
 		}
 	}
-	opt.dirs = args[i:]
+	if err := g.Err(); err != nil {
+		io.WriteString(stderr, base+": "+err.Error()+"\n")
+		return opt, false
+	}
+	opt.dirs = g.Rest()
 	if len(opt.dirs) == 0 || opt.buflen <= opt.linemax {
 		return opt, false
 	}
