@@ -118,7 +118,7 @@ func (p *initProc) startServices() error {
 		Prog:     "vigil",
 	}
 	if p.opts.Prefix {
-		p.prefix = newPrefixer(p.stdout)
+		p.prefix = newPrefixer(p.stdout, p.stderr)
 		cfg.Output = p.prefix.output
 	}
 	e, err := services.New(cfg)

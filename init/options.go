@@ -14,7 +14,7 @@ const usage = `usage: vigil [-pqvV] [-g grace] [-s svdir] [-i initdir] [--] [com
   -g grace    time services get between TERM and KILL at shutdown (VIGIL_GRACE, 7s)
   -s svdir    directory of services to supervise (SVDIR, /etc/service)
   -i initdir  start-up scripts run in order before services (VIGIL_INIT_DIR, /etc/vigil/init.d)
-  -p          prefix each output line of services without log/ with its name (VIGIL_PREFIX=1)
+  -p          prefix each line services write to the console with their name (VIGIL_PREFIX=1)
   -q          only errors (VIGIL_VERBOSITY=0); -v more, up to -vv (2, 3)
   -V          print the version
 called as runsvdir, runsv, sv, svc, svok, svlogd, chpst, envdir, envuidgid,

@@ -7,34 +7,64 @@ import (
 	"time"
 )
 
-// prefixer copies each service's output to vigil's stdout with the
-// service name in front of every line. Each service gets a pipe whose
-// write end the engine holds for the service's life; one line is one
-// write under a lock, so lines of different services never mix.
+// prefixer copies each service's output to vigil's stdout, and its
+// errors to vigil's stderr, with the service name in front of every line.
+// Each service gets a pipe for each, whose write end the engine holds for
+// the service's life; one line is one write under its stream's lock, so
+// lines of different services never mix.
 type prefixer struct {
-	mu  sync.Mutex
-	out *os.File
-	wg  sync.WaitGroup
+	out, err stream
+	wg       sync.WaitGroup
+}
+
+// stream is one of vigil's own output files, shared by every service.
+type stream struct {
+	mu sync.Mutex
+	f  *os.File
 }
 
 // maxLine is the longest line written whole; a longer one is cut into
 // pieces of this size, each with the prefix.
 const maxLine = 64 << 10
 
-func newPrefixer(out *os.File) *prefixer { return &prefixer{out: out} }
-
-// output is the engine's Config.Output.
-func (pf *prefixer) output(name string) (*os.File, func(), error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	pf.wg.Add(1)
-	go pf.copy(name+": ", r)
-	return w, func() { w.Close() }, nil
+func newPrefixer(stdout, stderr *os.File) *prefixer {
+	return &prefixer{out: stream{f: stdout}, err: stream{f: stderr}}
 }
 
-func (pf *prefixer) copy(prefix string, r *os.File) {
+// output is the engine's Config.Output: a stderr for every service, and a
+// stdout for one without a logger.
+func (pf *prefixer) output(name string, withStdout bool) (stdout, stderr *os.File, release func(), err error) {
+	stderr, err = pf.pipe(name, &pf.err)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if withStdout {
+		if stdout, err = pf.pipe(name, &pf.out); err != nil {
+			stderr.Close()
+			return nil, nil, nil, err
+		}
+	}
+	return stdout, stderr, func() {
+		stderr.Close()
+		if stdout != nil {
+			stdout.Close()
+		}
+	}, nil
+}
+
+// pipe makes a pipe whose lines go to to, prefixed with name, and returns
+// its write end.
+func (pf *prefixer) pipe(name string, to *stream) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	pf.wg.Add(1)
+	go pf.copy(name+": ", r, to)
+	return w, nil
+}
+
+func (pf *prefixer) copy(prefix string, r *os.File, to *stream) {
 	defer pf.wg.Done()
 	defer r.Close()
 	br := bufio.NewReaderSize(r, maxLine)
@@ -49,9 +79,9 @@ func (pf *prefixer) copy(prefix string, r *os.File) {
 			if err == bufio.ErrBufferFull {
 				buf = append(buf, '\n')
 			}
-			pf.mu.Lock()
-			pf.out.Write(buf)
-			pf.mu.Unlock()
+			to.mu.Lock()
+			to.f.Write(buf)
+			to.mu.Unlock()
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return

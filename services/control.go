@@ -208,7 +208,7 @@ func (s *service) withHook(c byte, then func(handled bool)) {
 	name := "control/" + string(c)
 	proc, err := s.e.cfg.Reaper.StartProcess(name, []string{name}, &os.ProcAttr{
 		Dir:   m.dir,
-		Files: []*os.File{s.e.cfg.Stdin, out, s.e.cfg.Stderr},
+		Files: []*os.File{s.e.cfg.Stdin, out, s.errf},
 		Sys:   &syscall.SysProcAttr{Setsid: s.e.cfg.Setsid},
 	}, func(x reaper.Exit) {
 		s.e.post(func() { s.hookDone(h, x) })

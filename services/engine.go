@@ -27,10 +27,11 @@ type Config struct {
 	// Stdin, Stdout and Stderr are given to services; Stdout only to those
 	// without a logger. Nil means os.Stdin, os.Stdout, os.Stderr.
 	Stdin, Stdout, Stderr *os.File
-	// Output, if set, gives a service without a logger its own stdout in
-	// place of Stdout (init's per-service line prefix); release is called
-	// when the service is gone.
-	Output func(name string) (w *os.File, release func(), err error)
+	// Output, if set, gives a service its own stderr in place of Stderr
+	// and, when it has no logger (withStdout), its own stdout in place of
+	// Stdout: init's per-service line prefix. release is called when the
+	// service is gone.
+	Output func(name string, withStdout bool) (stdout, stderr *os.File, release func(), err error)
 	// Messages receives the engine's own one-line messages.
 	Messages io.Writer
 	// Prog names the engine in messages, as runit's programs do:

@@ -149,7 +149,7 @@ func (s *service) procAttr(r *record) *os.ProcAttr {
 	}
 	return &os.ProcAttr{
 		Dir:   r.dir,
-		Files: []*os.File{in, out, cfg.Stderr},
+		Files: []*os.File{in, out, s.errf},
 		Sys:   &syscall.SysProcAttr{Setsid: cfg.Setsid},
 	}
 }

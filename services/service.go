@@ -41,7 +41,8 @@ type service struct {
 	pipeR *os.File // the log pipe; both ends held while the service lives
 	pipeW *os.File
 	out   *os.File // stdout without a logger: Config.Stdout or Config.Output's
-	free  func()   // releases out, if Config.Output made it
+	errf  *os.File // stderr: Config.Stderr or Config.Output's
+	free  func()   // releases out and errf, if Config.Output made them
 
 	hook    *hookRun // a control/<c> script in flight
 	pending []byte   // main control bytes that wait for the hook
@@ -131,13 +132,18 @@ func (s *service) open() error {
 		return err
 	}
 	s.e.fds[s.main.sup.Control] = &s.main
-	s.out = s.e.cfg.Stdout
-	if s.log == nil {
-		if s.e.cfg.Output != nil {
-			if s.out, s.free, err = s.e.cfg.Output(s.name); err != nil {
-				return fmt.Errorf("unable to set up output: %w", err)
-			}
+	s.out, s.errf = s.e.cfg.Stdout, s.e.cfg.Stderr
+	if s.e.cfg.Output != nil {
+		out, errf, free, err := s.e.cfg.Output(s.name, s.log == nil)
+		if err != nil {
+			return fmt.Errorf("unable to set up output: %w", err)
 		}
+		s.errf, s.free = errf, free
+		if out != nil {
+			s.out = out
+		}
+	}
+	if s.log == nil {
 		return nil
 	}
 	if s.log.sup, err = supervise.Prepare(s.log.dir); err != nil {
