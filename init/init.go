@@ -31,7 +31,7 @@ type initProc struct {
 	prefix  *prefixer
 	main    *os.Process
 	mainTTY bool
-	exits   chan reaper.Exit // the main command's, and scripts'
+	exits   chan reaper.Exit // the main command's exit
 
 	code     int  // exit code so far
 	mainDone bool // the main command has exited (or never ran)
@@ -85,10 +85,10 @@ func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int 
 		p.beginShutdown(nil)
 		return p.loop()
 	}
-	if len(opts.Command) > 0 && !p.stopping {
+	if len(opts.Command) > 0 {
 		p.startMain()
 	}
-	if p.engine == nil && len(opts.Command) == 0 && !p.stopping {
+	if p.engine == nil && len(opts.Command) == 0 {
 		p.noticef("no command and no %s: reaping zombies until TERM or INT", opts.SvDir)
 	}
 	return p.loop()

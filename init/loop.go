@@ -27,11 +27,15 @@ func (p *initProc) loop() int {
 		engineDone = p.engine.Done()
 	}
 	var killTimer, hardTimer <-chan time.Time
+	var armed time.Time // the killAt the timers were set for
 	for {
 		if p.stopping {
-			if killTimer == nil {
-				killTimer = time.After(time.Until(p.killAt))
-				hardTimer = time.After(time.Until(p.killAt.Add(afterKill)))
+			// Armed once the shutdown begins, and again when a second
+			// TERM moves the deadline to now.
+			if !p.killAt.Equal(armed) {
+				armed = p.killAt
+				killTimer = time.After(time.Until(armed))
+				hardTimer = time.After(time.Until(armed.Add(afterKill)))
 			}
 			if p.mainDone && engineDone == nil && !p.rp.Reap() {
 				return p.finish()
@@ -45,7 +49,7 @@ func (p *initProc) loop() int {
 		case <-engineDone:
 			engineDone = nil
 		case <-killTimer:
-			killTimer = make(chan time.Time) // never again
+			killTimer = nil // a nil channel is never ready
 			p.killEverything()
 		case <-hardTimer:
 			p.warnf("processes left after KILL; exiting anyway")

@@ -12,6 +12,11 @@ import (
 // Each service gets a pipe for each, whose write end the engine holds for
 // the service's life; one line is one write under its stream's lock, so
 // lines of different services never mix.
+//
+// These copy goroutines are the one place where vigil's children do not
+// write straight to a file of vigil's own; it is what -p asks for. They are
+// waited for at exit until the pipes close, within the time the shutdown
+// has left.
 type prefixer struct {
 	out, err stream
 	wg       sync.WaitGroup

@@ -6,11 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/vigil-init/vigil/internal/errstr"
 )
-
-func errText(err error) string { return errstr.Of(err) }
 
 // resolve returns the uid and the group list (primary first) of a, looking
 // names up in the current root's /etc/passwd and /etc/group, with runit's

@@ -1,11 +1,14 @@
 package procsetup
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/errstr"
 )
 
 // readEnvDir reads an envdir the way runit's chpst does and returns the
@@ -45,7 +48,7 @@ func (s *Spec) readEnvDir() ([]string, error) {
 		if err != nil {
 			if errors.Is(err, unix.EISDIR) && !s.EnvDirStrict {
 				if s.Verbose && s.Warn != nil {
-					s.Warn("unable to read " + dir + "/" + name + ": " + errText(err))
+					s.Warn("unable to read " + dir + "/" + name + ": " + errstr.Of(err))
 				}
 				continue
 			}
@@ -85,14 +88,14 @@ func readFirstLine(dirfd int, name string) ([]byte, error) {
 			break
 		}
 		buf = append(buf, chunk[:n]...)
-		if i := indexByte(chunk[:n], '\n'); i >= 0 {
+		if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
 			break // only the first line counts
 		}
 	}
 	if len(buf) == 0 {
 		return nil, nil
 	}
-	if i := indexByte(buf, '\n'); i >= 0 {
+	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
 		buf = buf[:i]
 	}
 	for len(buf) > 0 && (buf[len(buf)-1] == ' ' || buf[len(buf)-1] == '\t') {
@@ -104,15 +107,6 @@ func readFirstLine(dirfd int, name string) ([]byte, error) {
 		}
 	}
 	return append([]byte{}, buf...), nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // mergeEnv applies changes to base exactly as runit's pathexec_env_run:

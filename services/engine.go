@@ -54,15 +54,17 @@ type Engine struct {
 	epfd   int
 	wakefd int // eventfd: the inbox has something
 
-	mu    sync.Mutex // guards inbox only
-	inbox []func()
+	mu     sync.Mutex // guards inbox and closed only
+	inbox  []func()
+	closed bool // Run has returned; wakefd is gone
 
-	fds      map[int]*record // control FIFO fd to its record
-	dirty    []*record       // records whose status files are behind
-	services map[*service]struct{}
-	dirs     []*watchDir
-	inotify  int
-	watches  map[int32]*watchDir
+	fds       map[int]*record // control FIFO fd to its record
+	dirty     []*record       // records whose status files are behind
+	services  map[*service]struct{}
+	dirs      []*watchDir
+	inotify   int
+	noInotify bool // inotify could not be had: scan every second instead
+	watches   map[int32]*watchDir
 
 	shutting  bool
 	killed    bool
@@ -129,6 +131,10 @@ func New(cfg Config) (*Engine, error) {
 // and it never blocks, so the reaper can call it.
 func (e *Engine) post(fn func()) {
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
 	e.inbox = append(e.inbox, fn)
 	first := len(e.inbox) == 1
 	e.mu.Unlock()
@@ -211,6 +217,9 @@ func (e *Engine) Run() {
 	if e.inotify >= 0 {
 		unix.Close(e.inotify)
 	}
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
 	unix.Close(e.wakefd)
 	unix.Close(e.epfd)
 }
@@ -254,8 +263,8 @@ func (e *Engine) checkFinished() {
 	}
 }
 
-// Call runs fn on the loop goroutine and waits for it; for callers that
-// need a consistent look at the engine (tests, init's shutdown accounting).
+// Call runs fn on the loop goroutine and waits for it, for a consistent
+// look at the engine (the tests use it).
 func (e *Engine) Call(fn func()) {
 	ran := make(chan struct{})
 	e.post(func() { fn(); e.flush(); close(ran) })
@@ -279,5 +288,6 @@ func (e *Engine) message(name, kind, format string, args ...any) {
 			prefix += name + ": "
 		}
 	}
-	fmt.Fprintf(e.cfg.Messages, prefix+kind+format+"\n", args...)
+	// Names go through %s: a service called "a%s" must not be a format.
+	fmt.Fprintf(e.cfg.Messages, "%s%s%s\n", prefix, kind, fmt.Sprintf(format, args...))
 }

@@ -30,7 +30,9 @@ func (s *service) step() {
 		(m.st.Want == supervise.WantUp || m.once) && m.ready() {
 		// control/u runs before every start of ./run; its result is ignored.
 		s.withHook('u', func(bool) {
-			if m.proc == nil && !e.killing() {
+			// Things may have changed while the hook ran: a shutdown, or
+			// the grace period's end.
+			if m.proc == nil && !e.shutting && !e.killing() && (m.st.Want == supervise.WantUp || m.once) {
 				s.startRun(m)
 			}
 		})

@@ -40,16 +40,21 @@ const inotifyMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.
 // Like runsvdir, it waits for a directory that does not exist yet: it says
 // so once and looks again every second.
 func (e *Engine) Watch(dir string) error {
-	if e.inotify < 0 {
+	if e.inotify < 0 && !e.noInotify {
+		// Without inotify (fs.inotify.max_user_instances is spent, say)
+		// vigil scans every second, as runsvdir does.
 		fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+		if err == nil {
+			if err = e.poll(fd); err != nil {
+				unix.Close(fd)
+			}
+		}
 		if err != nil {
-			return fmt.Errorf("unable to start inotify: %s", errstr.Of(err))
+			e.noInotify = true
+			e.dirWarnf(dir, "unable to start inotify, scanning every second: %s", errstr.Describe(err))
+		} else {
+			e.inotify = fd
 		}
-		if err := e.poll(fd); err != nil {
-			unix.Close(fd)
-			return err
-		}
-		e.inotify = fd
 	}
 	d := &watchDir{path: dir, wd: -1, byKey: make(map[fileKey]*service)}
 	e.dirs = append(e.dirs, d)
@@ -61,12 +66,21 @@ func (e *Engine) Watch(dir string) error {
 			e.checkDir(d)
 			e.scan(d)
 			if !e.shutting {
-				d.timer = time.AfterFunc(e.cfg.Rescan, tick)
+				d.timer = time.AfterFunc(d.period(e), tick)
 			}
 		})
 	}
-	d.timer = time.AfterFunc(e.cfg.Rescan, tick)
+	d.timer = time.AfterFunc(d.period(e), tick)
 	return nil
+}
+
+// period is how often d is scanned besides inotify's reports: rarely as a
+// safety net, every second when inotify does not watch it.
+func (d *watchDir) period(e *Engine) time.Duration {
+	if d.wd < 0 {
+		return time.Second
+	}
+	return e.cfg.Rescan
 }
 
 func (d *watchDir) watch(e *Engine) {
@@ -74,9 +88,13 @@ func (d *watchDir) watch(e *Engine) {
 		unix.InotifyRmWatch(e.inotify, uint32(d.wd))
 		delete(e.watches, d.wd)
 	}
+	if e.inotify < 0 {
+		d.wd = -1
+		return
+	}
 	wd, err := unix.InotifyAddWatch(e.inotify, d.path, inotifyMask)
 	if err != nil {
-		e.dirWarnf(d.path, "unable to watch directory, scanning every %v: %s", e.cfg.Rescan, errstr.Of(err))
+		e.dirWarnf(d.path, "unable to watch directory, scanning every second: %s", errstr.Of(err))
 		d.wd = -1
 		return
 	}
@@ -253,11 +271,12 @@ func (s *service) exit() {
 }
 
 func (e *Engine) dirWarnf(dir, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
 	if e.cfg.Prog == "vigil" {
-		e.message("", "warning: ", dir+": "+format, args...)
+		e.message("", "warning: ", "%s: %s", dir, msg)
 		return
 	}
-	fmt.Fprintf(e.cfg.Messages, e.cfg.Prog+" "+dir+": warning: "+format+"\n", args...)
+	fmt.Fprintf(e.cfg.Messages, "%s %s: warning: %s\n", e.cfg.Prog, dir, msg)
 }
 
 // Rescan scans every watched directory now (runsvdir's SIGALRM in Debian).

@@ -102,14 +102,13 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 	}
 	e.services[s] = struct{}{}
 	// As runsv: the first status of both records, then the ok FIFOs, so
-	// that a client never finds a live supervisor without a status. The
-	// processes start first, so that the first status already holds
-	// their pids and is written once.
+	// that a client never finds a live supervisor without a status, and
+	// only then the processes, so that nothing is started for a service
+	// that could not be set up.
 	s.main.write(true)
 	if s.log != nil {
 		s.log.write(false) // runsv writes no log pid until the log runs
 	}
-	s.step()
 	for _, r := range s.records() {
 		r.flush()
 	}
@@ -119,6 +118,7 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 			return nil, err
 		}
 	}
+	s.step()
 	return s, nil
 }
 

@@ -66,10 +66,33 @@ func (r *run) checkScript(name, dir string) bool {
 		r.errf("warning: unable to run %s/check: %s\n", name, errstr.Of(err))
 		return true
 	}
-	ps, err := p.Wait()
-	if err != nil {
-		r.errf("warning: unable to wait for child %s/check: %s\n", name, errstr.Of(err))
+	// runit waits for ./check however long it takes; vigil's sv keeps to
+	// its -w: a check still running at the deadline is killed and fails.
+	type result struct {
+		ps  *os.ProcessState
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ps, err := p.Wait()
+		done <- result{ps, err}
+	}()
+	var timeout <-chan time.Time
+	if !r.deadline.IsZero() {
+		timeout = time.After(time.Until(r.deadline))
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-timeout:
+		p.Kill()
+		<-done
+		r.errf("warning: %s/check still running at the deadline; killed\n", name)
 		return false
 	}
-	return ps.Exited() && ps.ExitCode() == 0
+	if res.err != nil {
+		r.errf("warning: unable to wait for child %s/check: %s\n", name, errstr.Of(res.err))
+		return false
+	}
+	return res.ps.Exited() && res.ps.ExitCode() == 0
 }

@@ -22,8 +22,10 @@ type run struct {
 	stderr io.Writer
 	svdir  string
 	wait   time.Duration
-	rc     int
-	buf    []byte
+	// deadline is when the wait phase gives up; ./check is killed there.
+	deadline time.Time
+	rc       int
+	buf      []byte
 }
 
 // service is one name from the command line.

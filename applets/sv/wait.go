@@ -38,6 +38,7 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 		}
 	}()
 	deadline := start.Add(r.wait)
+	r.deadline = deadline
 	fastUntil := time.Now().Add(fastPhase)
 	for {
 		now := time.Now()

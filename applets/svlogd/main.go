@@ -43,6 +43,9 @@ type options struct {
 	dirs    []string
 }
 
+// maxBuflen bounds -b (and so -l, which must be smaller).
+const maxBuflen = 1 << 30
+
 // Main is svlogd. args[0] is the name it was called by.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	prog := "svlogd"
@@ -52,6 +55,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opt, ok := parseArgs(args, stderr)
 	if !ok {
 		io.WriteString(stderr, "usage: "+prog+usageText+"\n")
+		return 111
+	}
+	// runit allocates the buffer and dies when it cannot; a size no
+	// logger needs is refused the same way before Go's allocator panics.
+	if opt.buflen > maxBuflen {
+		io.WriteString(stderr, "svlogd: fatal: out of memory\n")
 		return 111
 	}
 	return run(opt, stdin, stdout, stderr)
