@@ -312,6 +312,8 @@ func TestBadInput(t *testing.T) {
 		"supfile/supervise":         "",
 		"ctlfile/run":               run,
 		"ctlfile/supervise/control": "",
+		"okfile/run":                "#!/bin/sh\necho x >>started\nexec sleep 100\n",
+		"okfile/supervise/ok":       "",
 		"with space/run":            run,
 		"garbage/run":               run,
 		"hookhang/run":              run,
@@ -342,9 +344,17 @@ func TestBadInput(t *testing.T) {
 		"runsv rundir: warning: unable to start ./run: access denied\n",
 		"runsv supfile: warning: unable to start: supervise exists but is not a directory\n",
 		"runsv ctlfile: warning: unable to start: supervise/control exists but is not a fifo\n",
+		"runsv okfile: warning: unable to start: supervise/ok exists but is not a fifo\n",
 	} {
 		testenv.WaitFor(t, 5*time.Second, "message "+want, func() bool { return strings.Contains(p.Stderr(), want) })
 	}
+	// Nothing runs for a service that could not be set up, however often
+	// the scan retries it.
+	defer func() {
+		if _, err := os.Stat(filepath.Join(sv, "okfile/started")); err == nil {
+			t.Errorf("okfile's run was started though its supervise/ok is no fifo")
+		}
+	}()
 
 	// A megabyte of bytes that are no command, then a command.
 	garbage := filepath.Join(sv, "garbage")
