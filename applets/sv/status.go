@@ -1,8 +1,8 @@
 package sv
 
 import (
-	"encoding/binary"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -13,46 +13,19 @@ import (
 	"github.com/vigil-init/vigil/services/supervise"
 )
 
-var errBadFormat = errors.New("bad format")
-
-// readStatus reads supervise/status and checks that it is what a
-// supervisor writes: exactly 20 bytes, a TAI64 label, 'u' or 'd', flags of
-// 0 or 1 and a known state. runit's sv reads any file of at least 20 bytes
-// and prints whatever the bytes say; a torn or foreign file is reported
-// here instead. stage tells the caller which step failed, for runit's
-// messages.
+// readStatus reads supervise/status (see supervise.ReadStatus for what
+// counts as one). stage tells the caller which step failed, for runit's
+// messages: "open" or "read".
 func readStatus(superDir string) (st supervise.Status, stage string, err error) {
-	fd, err := unix.Open(filepath.Join(superDir, "status"), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return st, "open", err
+	st, err = supervise.ReadStatus(superDir)
+	var pe *os.PathError
+	switch {
+	case err == nil:
+		return st, "", nil
+	case errors.As(err, &pe):
+		return st, pe.Op, pe.Err
 	}
-	defer unix.Close(fd)
-	var buf [supervise.StatusLen + 1]byte
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return st, "read", err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	b := buf[:n]
-	if n != supervise.StatusLen || binary.BigEndian.Uint64(b[0:8]) < 1<<62 ||
-		binary.BigEndian.Uint32(b[8:12]) >= 1e9 ||
-		b[16] > 1 || (b[17] != 'u' && b[17] != 'd') || b[18] > 1 || b[19] > 2 {
-		return st, "read", errBadFormat
-	}
-	st, err = supervise.Parse(b)
-	if err != nil {
-		return st, "read", errBadFormat
-	}
-	return st, "", nil
+	return st, "read", err
 }
 
 // statusLine is svstatus_print: "STATE: NAME: [(pid N) ]Ts" and the

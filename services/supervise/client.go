@@ -86,12 +86,15 @@ func Send(superviseDir string, cmd []byte) error {
 	return err
 }
 
-// ReadStatus reads and decodes supervise/status.
+// ReadStatus reads and decodes supervise/status. A failure to open or to
+// read it is an *os.PathError whose Op says which; a file that is not a
+// status is ErrBadFormat.
 func ReadStatus(superviseDir string) (Status, error) {
+	path := filepath.Join(superviseDir, "status")
 	var buf [StatusLen + 1]byte
-	fd, err := unix.Open(filepath.Join(superviseDir, "status"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return Status{}, err
+		return Status{}, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
 	n := 0
@@ -101,7 +104,7 @@ func ReadStatus(superviseDir string) (Status, error) {
 			continue
 		}
 		if err != nil {
-			return Status{}, err
+			return Status{}, &os.PathError{Op: "read", Path: path, Err: err}
 		}
 		if m == 0 {
 			break

@@ -82,9 +82,15 @@ func (s Status) Bytes() [StatusLen]byte {
 	return b
 }
 
-// Parse decodes a status file. Anything but 20 bytes is ErrBadFormat.
+// Parse decodes a status file. Anything but what a supervisor writes is
+// ErrBadFormat: a size other than 20 bytes, no TAI64 label, nanoseconds
+// past a second, flags other than 0 and 1, a want other than 'u' and 'd',
+// an unknown state. (runit's sv prints whatever 20 bytes say; a torn or
+// foreign file is better reported.)
 func Parse(b []byte) (Status, error) {
-	if len(b) != StatusLen {
+	if len(b) != StatusLen || binary.BigEndian.Uint64(b[0:8]) < 1<<62 ||
+		binary.BigEndian.Uint32(b[8:12]) >= 1e9 ||
+		b[16] > 1 || (b[17] != 'u' && b[17] != 'd') || b[18] > 1 || b[19] > 2 {
 		return Status{}, ErrBadFormat
 	}
 	s := Status{

@@ -40,10 +40,29 @@ func TestStatusBytesMatchRunit(t *testing.T) {
 	}
 }
 
-func TestParseRejectsWrongSize(t *testing.T) {
+func TestParseRejectsWhatNoSupervisorWrites(t *testing.T) {
 	for _, n := range []int{0, 19, 21, 40} {
 		if _, err := Parse(make([]byte, n)); !errors.Is(err, ErrBadFormat) {
 			t.Errorf("Parse(%d bytes) error = %v; want ErrBadFormat", n, err)
+		}
+	}
+	good, _ := hex.DecodeString(runitRunning)
+	for _, tc := range []struct {
+		name string
+		at   int
+		b    byte
+	}{
+		{"no TAI64 label", 0, 0x00},
+		{"nanoseconds past a second", 8, 0xff},
+		{"paused flag 2", 16, 2},
+		{"want 'x'", 17, 'x'},
+		{"term flag 7", 18, 7},
+		{"state 3", 19, 3},
+	} {
+		b := append([]byte(nil), good...)
+		b[tc.at] = tc.b
+		if _, err := Parse(b); !errors.Is(err, ErrBadFormat) {
+			t.Errorf("Parse(%s) error = %v; want ErrBadFormat", tc.name, err)
 		}
 	}
 }
