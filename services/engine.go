@@ -225,7 +225,9 @@ func (e *Engine) Run() {
 }
 
 // flush writes the status files of every record changed since the last
-// flush.
+// flush, in the order they changed: a logger started before its service
+// is written first, as runsv writes it, so a client that sees the service
+// running sees its logger running too.
 func (e *Engine) flush() {
 	for _, r := range e.dirty {
 		r.flush()

@@ -109,9 +109,7 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 	if s.log != nil {
 		s.log.write(false) // runsv writes no log pid until the log runs
 	}
-	for _, r := range s.records() {
-		r.flush()
-	}
+	e.flush()
 	for _, r := range s.records() {
 		if err := r.sup.Ready(); err != nil {
 			s.close()
