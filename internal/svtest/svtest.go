@@ -286,7 +286,9 @@ func Supervised(svc string) bool {
 func WaitFile(t testing.TB, path, want string) {
 	t.Helper()
 	var got string
-	deadline := time.Now().Add(5 * time.Second)
+	// Generous: the CI machine runs every package's tests at once, and
+	// runit's runsv adds its one-second sleeps.
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		got = ReadFile(path)
 		if got == want {
