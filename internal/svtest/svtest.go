@@ -282,7 +282,7 @@ func Supervised(svc string) bool {
 	return supervise.Alive(filepath.Join(svc, "supervise")) == nil
 }
 
-// WaitFile waits up to five seconds until the file at path holds want.
+// WaitFile waits up to fifteen seconds until the file at path holds want.
 func WaitFile(t testing.TB, path, want string) {
 	t.Helper()
 	var got string
