@@ -576,7 +576,21 @@ exec sleep 100
 				return err == nil
 			})
 			svtest.Send(t, filepath.Join(svc, "log"), "u")
-			svtest.WaitFile(t, filepath.Join(svc, "log/out"), want.String())
+			if im.Name == "vigil" {
+				svtest.WaitFile(t, filepath.Join(svc, "log/out"), want.String())
+				return
+			}
+			// Debian's runsv, on a loaded machine, now and then loses
+			// the first thousand lines written while its logger was down
+			// (seen: 2001 to 3021 missing). It is the reference here, not
+			// the subject: say so, do not fail.
+			deadline := time.Now().Add(15 * time.Second)
+			for svtest.ReadFile(filepath.Join(svc, "log/out")) != want.String() && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := strings.Count(svtest.ReadFile(filepath.Join(svc, "log/out")), "\n"); got != 4000 {
+				t.Logf("runit's runsv delivered %d of 4000 lines to its restarted logger", got)
+			}
 		})
 	}
 }

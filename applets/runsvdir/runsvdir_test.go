@@ -239,7 +239,7 @@ func TestSignals(t *testing.T) {
 			im := svtest.Runsvdirs(t)[0]
 			sv, p := svtest.Supervise(t, im, "sv", map[string]string{
 				"rec/run":        svtest.RecorderRun(t),
-				"stubborn/run":   "#!/bin/sh\ntrap '' TERM\nexec sleep 100\n",
+				"stubborn/run":   "#!/bin/sh\ntrap '' TERM\ntouch ignoring\nexec sleep 100\n",
 				"logged/run":     "#!/bin/sh\necho hello\nexec sleep 100\n",
 				"logged/log/run": "#!/bin/sh\nexec cat >out\n",
 			}, "VIGIL_GRACE=500ms")
@@ -248,6 +248,11 @@ func TestSignals(t *testing.T) {
 				pids = append(pids, svtest.WaitRunning(t, filepath.Join(sv, s)))
 			}
 			testenv.WaitFor(t, 5*time.Second, "the helper ready", func() bool { return svtest.ReadFile(filepath.Join(sv, "rec/ready")) != "" })
+			// TERM must find the stubborn service already ignoring it.
+			testenv.WaitFor(t, 5*time.Second, "the stubborn service ignoring TERM", func() bool {
+				_, err := os.Stat(filepath.Join(sv, "stubborn/ignoring"))
+				return err == nil
+			})
 			svtest.WaitFile(t, filepath.Join(sv, "logged/log/out"), "hello\n")
 			t0 := time.Now()
 			p.Cmd.Process.Signal(c.sig)
