@@ -228,10 +228,13 @@ func TestSuperviseFiles(t *testing.T) {
 		svtest.Send(t, svc, "k")
 		svtest.WaitFile(t, filepath.Join(svc, "supervise/pid"), "")
 		events := readInotify(in)
+		// status changes with every step; vigil writes stat and pid only
+		// when their text changes, which "pc" and a quick restart may not
+		// do. Whatever is written is written through a rename.
+		if !slices.Contains(events, "MOVED_TO status") {
+			t.Errorf("%s: no rename onto supervise/status; events %q", im.Name, events)
+		}
 		for _, name := range []string{"status", "stat", "pid"} {
-			if !slices.Contains(events, "MOVED_TO "+name) {
-				t.Errorf("%s: no rename onto supervise/%s; events %q", im.Name, name, events)
-			}
 			if slices.Contains(events, "MODIFY "+name) || slices.Contains(events, "CREATE "+name) {
 				t.Errorf("%s: supervise/%s written in place; events %q", im.Name, name, events)
 			}
