@@ -35,7 +35,9 @@ func TestInitShutdown(t *testing.T) {
 		},
 		{
 			name: "background child ignores TERM", grace: "1",
-			main: `(trap "" TERM; exec sleep 1000) & exit 3`, want: 3, min: time.Second, max: 3500 * time.Millisecond,
+			// The main command exits only once the child ignores TERM.
+			main: `(trap "" TERM; touch $T/ignoring; exec sleep 1000) & while [ ! -e $T/ignoring ]; do sleep 0.01; done; exit 3`,
+			want: 3, min: time.Second, max: 3500 * time.Millisecond,
 		},
 		{
 			name: "services exit on TERM", grace: "20",
