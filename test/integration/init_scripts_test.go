@@ -33,7 +33,8 @@ func TestInitScripts(t *testing.T) {
 				"10-first":  "echo first >> $T/order",
 				".hidden":   "echo hidden >> $T/order",
 			},
-			service: `[ -e $T/order ] && echo svc >> $T/svc-saw; exec sleep 1000`,
+			// Written whole, then renamed: main waits for the name.
+			service: `[ -e $T/order ] && echo svc > $T/svc-saw.new && mv $T/svc-saw.new $T/svc-saw; exec sleep 1000`,
 			main:    `echo main >> $T/order; while [ ! -e $T/svc-saw ]; do sleep 0.01; done`,
 			want:    0,
 			files:   map[string]string{"order": "first\nsecond\nmain\n", "svc-saw": "svc\n"},
