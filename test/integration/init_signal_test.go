@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-init/vigil/internal/svtest"
 	"github.com/vigil-init/vigil/internal/testenv"
 )
 
@@ -68,20 +69,6 @@ func countLines(text, line string) int {
 	return n
 }
 
-// procState is the state letter of /proc/PID/stat (R, S, T, Z...).
-func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return ""
-	}
-	return s[i+2 : i+3]
-}
-
 // startSigPrinter runs vigil with the signal printer as main command and
 // waits until the printer is ready.
 func startSigPrinter(t *testing.T, extra ...string) (r *initNS, signals func() string) {
@@ -121,7 +108,7 @@ func TestInitForwardsSignals(t *testing.T) {
 				testenv.WaitFor(t, 5*time.Second, name+" to reach the main command", func() bool {
 					return countLines(signals(), name) >= 1
 				})
-				if st := procState(pid); st == "T" || st == "t" {
+				if st := svtest.ProcState(pid); st == "T" || st == "t" {
 					t.Fatalf("vigil is stopped (state %s) after TSTP/TTIN/TTOU", st)
 				}
 			}
