@@ -137,7 +137,15 @@ func runSvScript(t *testing.T, im svtest.Impl, sv string) []string {
 	for _, s := range []string{"a", "b", "b/log", "f"} {
 		svtest.WaitStatus(t, filepath.Join(dir, s), 10*time.Second, "running", func(st supervise.Status) bool { return svtest.Running(st) })
 	}
-	svtest.WaitStatus(t, filepath.Join(dir, "n"), 10*time.Second, "supervised", func(supervise.Status) bool { return true })
+	// A supervisor writes status before it opens supervise/ok (vigil) or
+	// after (runit); sv needs both, so wait for both.
+	for _, s := range []string{"a", "b", "n", "f"} {
+		svc := filepath.Join(dir, s)
+		testenv.WaitFor(t, 10*time.Second, s+" supervised", func() bool {
+			_, ok := svtest.StatusOK(svc)
+			return ok && svtest.Supervised(svc)
+		})
+	}
 	var out []string
 	for _, step := range svScript {
 		var before supervise.Status
