@@ -26,12 +26,28 @@ var caught = []os.Signal{
 	unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU,
 }
 
+// handled is caught, less HUP and INT when vigil was started with them
+// ignored (under nohup, or as a script's background job). The Go runtime
+// leaves those two ignored until they are asked for; asking would give
+// every child their default action instead, so vigil leaves them alone,
+// as tini or a plain exec would.
+func handled() []os.Signal {
+	sigs := make([]os.Signal, 0, len(caught))
+	for _, sig := range caught {
+		if (sig == unix.SIGHUP || sig == unix.SIGINT) && signal.Ignored(sig) {
+			continue
+		}
+		sigs = append(sigs, sig)
+	}
+	return sigs
+}
+
 // Main is `vigil [options] [--] [command [args...]]`.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Signals first: a Go PID 1 without handlers dies with status 2 on
 	// TERM, INT or HUP, and a signal can arrive at any moment.
 	sigc := make(chan os.Signal, 128)
-	signal.Notify(sigc, caught...)
+	signal.Notify(sigc, handled()...)
 
 	opts, err := parseOptions(args[1:], os.Getenv)
 	if err == errHelp {

@@ -240,6 +240,45 @@ while [ ! -e $T/svc.status ]; do sleep 0.01; done`},
 	}
 }
 
+// TestInitInheritedIgnore: HUP and INT that vigil was started with ignored
+// (nohup, a script's background job) stay ignored by vigil, its services
+// and its main command, as under tini; TERM still stops it.
+func TestInitInheritedIgnore(t *testing.T) {
+	dir := t.TempDir()
+	svdir := filepath.Join(dir, "sv")
+	initServices(t, svdir, map[string]string{
+		"status": `cat /proc/self/status > $T/svc.tmp && mv $T/svc.tmp $T/svc.status; exec sleep 1000`,
+	})
+	r := startInitNS(t, initOpts{
+		wrap: `trap "" HUP INT; exec "$@"`,
+		args: []string{"-s", svdir, "--", "/bin/sh", "-c", `
+cat /proc/self/status > $T/main.status
+cat /proc/1/status > $T/init.status
+exec sleep 1000`},
+	})
+	testenv.WaitFor(t, 10*time.Second, "status of the service, the main command and vigil", func() bool {
+		for _, f := range []string{"svc.status", "main.status", "init.status"} {
+			if !r.exists(f) {
+				return false
+			}
+		}
+		return true
+	})
+	const hupInt = 1<<(syscall.SIGHUP-1) | 1<<(syscall.SIGINT-1)
+	for _, f := range []string{"svc.status", "main.status", "init.status"} {
+		ign, err := strconv.ParseUint(sigLine(r.file(f), "SigIgn"), 16, 64)
+		if got := ign & hupInt; err != nil || got != hupInt {
+			t.Errorf("%s: SigIgn has HUP and INT bits %#x (%v); want %#x, as inherited", f, got, err, hupInt)
+		}
+	}
+	r.signal(syscall.SIGHUP)
+	r.signal(syscall.SIGINT)
+	r.signal(syscall.SIGTERM)
+	if code, _ := r.wait(15 * time.Second); code != 143 {
+		t.Errorf("vigil exited %d after HUP, INT (ignored) and TERM; want 143, the main command's TERM\n%s", code, r.stderr())
+	}
+}
+
 // TestInitSigStatusCanFail checks the checker: an ignored signal shows.
 func TestInitSigStatusCanFail(t *testing.T) {
 	out, err := exec.Command("/bin/sh", "-c", `trap "" USR1; exec cat /proc/self/status`).Output()
