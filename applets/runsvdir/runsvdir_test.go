@@ -111,6 +111,10 @@ func TestEntries(t *testing.T) {
 			testenv.WaitFor(t, 10*time.Second, "the dangling symlink's warning", func() bool {
 				return strings.Contains(p.Stderr(), "runsvdir sv: warning: unable to stat dangling: file does not exist\n")
 			})
+			// Running is in the status before run has written its line.
+			testenv.WaitFor(t, 10*time.Second, "a's start recorded", func() bool {
+				return svtest.ReadFile(filepath.Join(sv, "a/starts")) != ""
+			})
 			if got := svtest.ReadFile(filepath.Join(sv, "a/starts")); got != "x\n" {
 				t.Errorf("a (also linked as a2) started %q; want once", got)
 			}
