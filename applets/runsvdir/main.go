@@ -42,9 +42,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	dir := args[0]
-	if len(args) > 1 && len(args[1]) < 7 {
-		fmt.Fprintf(stderr, "runsvdir %s: warning: log must have at least seven characters.\n", dir)
-		fmt.Fprintf(stderr, "runsvdir %s: warning: log service disabled.\n", dir)
+	if len(args) > 1 {
+		if len(args[1]) < 7 {
+			fmt.Fprintf(stderr, "runsvdir %s: warning: log must have at least seven characters.\n", dir)
+			fmt.Fprintf(stderr, "runsvdir %s: warning: log service disabled.\n", dir)
+		} else if err := serveProcTitle(args[1]); err != nil {
+			fmt.Fprintf(stderr, "runsvdir %s: warning: %v.\n", dir, err)
+			fmt.Fprintf(stderr, "runsvdir %s: warning: log service disabled.\n", dir)
+		}
 	}
 	grace, err := services.ParseGrace(os.Getenv("VIGIL_GRACE"))
 	if err != nil {

@@ -59,6 +59,36 @@ func TestShortLog(t *testing.T) {
 	}
 }
 
+// TestLogArgument: with a log argument, runsvdir's standard error, and so
+// every service's, scrolls through that argument where ps shows it: the
+// first five characters stay, the newest bytes come last. Both runsvdirs.
+func TestLogArgument(t *testing.T) {
+	log := "log: " + strings.Repeat(".", 200)
+	for _, im := range svtest.Runsvdirs(t) {
+		t.Run(im.Name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			sv := filepath.Join(root, "sv")
+			svtest.WriteFiles(t, sv, map[string]string{"a/run": "#!/bin/sh\necho from-a >&2\nexec sleep 100\n"})
+			os.Symlink("nowhere", filepath.Join(sv, "dangling"))
+			p := svtest.Start(t, root, append(im.Argv, "sv", log), im.Env...)
+			var title string
+			testenv.WaitFor(t, 10*time.Second, "the service's line and runsvdir's warning in the title", func() bool {
+				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.Cmd.Process.Pid))
+				args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+				title = args[len(args)-1]
+				return strings.Contains(title, "from-a\n") && strings.Contains(title, "warning: unable to stat dangling")
+			})
+			if !strings.HasPrefix(title, "log: ") || len(title) != len(log) || !strings.HasSuffix(title, "\n") {
+				t.Errorf("title %q; want %d characters, starting with \"log: \", the newest line last", title, len(log))
+			}
+			if got := p.Stderr(); got != "" {
+				t.Errorf("stderr %q; want everything in the title", got)
+			}
+		})
+	}
+}
+
 // TestMissingDirectory: both runsvdirs wait for a directory that does not
 // exist yet and supervise it once it appears; vigil's says so once, not
 // every second.
