@@ -252,8 +252,8 @@ func TestInitInheritedIgnore(t *testing.T) {
 	r := startInitNS(t, initOpts{
 		wrap: `trap "" HUP INT; exec "$@"`,
 		args: []string{"-s", svdir, "--", "/bin/sh", "-c", `
-cat /proc/self/status > $T/main.status
-cat /proc/1/status > $T/init.status
+cat /proc/self/status > $T/main.tmp && mv $T/main.tmp $T/main.status
+cat /proc/1/status > $T/init.tmp && mv $T/init.tmp $T/init.status
 exec sleep 1000`},
 	})
 	testenv.WaitFor(t, 10*time.Second, "status of the service, the main command and vigil", func() bool {
