@@ -162,7 +162,7 @@ func TestPauseAnswersAndShutdown(t *testing.T) {
 		if err := supervise.Send(sup, []byte(c.cmd)); err != nil {
 			t.Fatal(err)
 		}
-		testenv.WaitFor(t, time.Second, "the answer to "+c.cmd+" in the pause", func() bool {
+		testenv.WaitFor(t, 5*time.Second, "the answer to "+c.cmd+" in the pause", func() bool {
 			st, err := supervise.ReadStatus(sup)
 			return err == nil && c.check(st)
 		})

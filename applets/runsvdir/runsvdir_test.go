@@ -445,7 +445,7 @@ func TestBadInput(t *testing.T) {
 	}
 	svtest.Send(t, good, "h")
 	svtest.Send(t, good, "d")
-	testenv.WaitFor(t, 2*time.Second, "good down", func() bool { return !svtest.Alive(goodPid) })
+	testenv.WaitFor(t, 5*time.Second, "good down", func() bool { return !svtest.Alive(goodPid) })
 
 	// The fork-and-exit service is paced: about one start a second.
 	starts := strings.Count(svtest.ReadFile(filepath.Join(sv, "forkexit/starts")), "x")
