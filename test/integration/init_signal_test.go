@@ -209,17 +209,7 @@ while :; do sleep 0.02; done`}})
 // configuration test), and vigil itself ignores nothing, since SIG_IGN
 // would be inherited.
 func TestInitCleanSignalState(t *testing.T) {
-	dir := t.TempDir()
-	svdir := filepath.Join(dir, "sv")
-	initServices(t, svdir, map[string]string{
-		"status": `cat /proc/self/status > $T/svc.tmp && mv $T/svc.tmp $T/svc.status; exec sleep 1000`,
-	})
-	r := startInitNS(t, initOpts{
-		args: []string{"-s", svdir, "--", "/bin/sh", "-c", `
-cat /proc/self/status > $T/main.status
-cat /proc/1/status > $T/init.status
-while [ ! -e $T/svc.status ]; do sleep 0.01; done`},
-	})
+	r := startSigStates(t, "", `while [ ! -e $T/svc.status ]; do sleep 0.01; done`)
 	if code, _ := r.wait(20 * time.Second); code != 0 {
 		t.Fatalf("vigil exited %d; want 0\n%s", code, r.stderr())
 	}
@@ -244,18 +234,7 @@ while [ ! -e $T/svc.status ]; do sleep 0.01; done`},
 // (nohup, a script's background job) stay ignored by vigil, its services
 // and its main command, as under tini; TERM still stops it.
 func TestInitInheritedIgnore(t *testing.T) {
-	dir := t.TempDir()
-	svdir := filepath.Join(dir, "sv")
-	initServices(t, svdir, map[string]string{
-		"status": `cat /proc/self/status > $T/svc.tmp && mv $T/svc.tmp $T/svc.status; exec sleep 1000`,
-	})
-	r := startInitNS(t, initOpts{
-		wrap: `trap "" HUP INT; exec "$@"`,
-		args: []string{"-s", svdir, "--", "/bin/sh", "-c", `
-cat /proc/self/status > $T/main.tmp && mv $T/main.tmp $T/main.status
-cat /proc/1/status > $T/init.tmp && mv $T/init.tmp $T/init.status
-exec sleep 1000`},
-	})
+	r := startSigStates(t, `trap "" HUP INT; exec "$@"`, "exec sleep 1000")
 	testenv.WaitFor(t, 10*time.Second, "status of the service, the main command and vigil", func() bool {
 		for _, f := range []string{"svc.status", "main.status", "init.status"} {
 			if !r.exists(f) {
@@ -277,6 +256,24 @@ exec sleep 1000`},
 	if code, _ := r.wait(15 * time.Second); code != 143 {
 		t.Errorf("vigil exited %d after HUP, INT (ignored) and TERM; want 143, the main command's TERM\n%s", code, r.stderr())
 	}
+}
+
+// startSigStates starts vigil, through the wrap script if there is one,
+// with a service that saves its /proc/PID/status as $T/svc.status and a
+// main command that saves its own and vigil's as main.status and
+// init.status, then runs the shell command then.
+func startSigStates(t *testing.T, wrap, then string) *initNS {
+	svdir := filepath.Join(t.TempDir(), "sv")
+	initServices(t, svdir, map[string]string{
+		"status": `cat /proc/self/status > $T/svc.tmp && mv $T/svc.tmp $T/svc.status; exec sleep 1000`,
+	})
+	return startInitNS(t, initOpts{
+		wrap: wrap,
+		args: []string{"-s", svdir, "--", "/bin/sh", "-c", `
+cat /proc/self/status > $T/main.tmp && mv $T/main.tmp $T/main.status
+cat /proc/1/status > $T/init.tmp && mv $T/init.tmp $T/init.status
+` + then},
+	})
 }
 
 // TestInitSigStatusCanFail checks the checker: an ignored signal shows.
