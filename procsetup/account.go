@@ -2,7 +2,6 @@ package procsetup
 
 import (
 	"bufio"
-	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -12,7 +11,7 @@ import (
 // names up in the current root's /etc/passwd and /etc/group, with runit's
 // syntax and messages. field names the process.json field for errors.
 func (s *Spec) resolve(a *Account) (uid uint32, gids []uint32, err error) {
-	if a.Name == "" {
+	if a.Numeric {
 		gids = append([]uint32{a.GID}, a.Groups...)
 		return a.UID, gids, nil
 	}
@@ -139,11 +138,11 @@ func scanDB(file, name string, match func([]string) bool) error {
 	if name == "" {
 		return nil
 	}
+	// A missing file is an error, not an unknown name: glibc's getpwnam
+	// reports ENOENT, and runit's "unable to get password/group file
+	// entry: file does not exist" says what is wrong in a bare chroot.
 	f, err := os.Open(file)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
 		return err
 	}
 	defer f.Close()

@@ -100,7 +100,7 @@ func ParseChpst(args []string) (*Spec, error) {
 		if len(args) < 3 {
 			return nil, p.usage(usageEnvdir)
 		}
-		return &Spec{EnvDir: args[1], EnvDirStrict: true, Args: args[2:]}, nil
+		return &Spec{EnvDir: &args[1], EnvDirStrict: true, Args: args[2:]}, nil
 	case "pgrphack":
 		if len(args) < 2 {
 			return nil, p.usage(usagePgrphack)
@@ -174,7 +174,7 @@ func (p *parser) setlock() (*Spec, error) {
 	if p.optErr() || len(rest) < 2 {
 		return nil, p.usage(usageSetlock)
 	}
-	s.Lock, s.Args = rest[0], rest[1:]
+	s.Lock, s.Args = &rest[0], rest[1:]
 	return s, nil
 }
 
@@ -238,9 +238,9 @@ func (p *parser) chpst() (*Spec, error) {
 		case 'U':
 			s.EnvUser = &Account{Name: arg}
 		case 'b':
-			s.Argv0 = arg
+			s.Argv0 = &arg
 		case 'e':
-			s.EnvDir = arg
+			s.EnvDir = &arg
 		case 'm', 'd', 'o', 'p', 'f', 'c', 'r', 't':
 			v, ok := scanUlong(arg)
 			if !ok {
@@ -255,7 +255,7 @@ func (p *parser) chpst() (*Spec, error) {
 				l.put(slots[c], v)
 			}
 		case '/':
-			s.Chroot = arg
+			s.Chroot = &arg
 		case 'n':
 			neg := false
 			switch {
@@ -276,7 +276,7 @@ func (p *parser) chpst() (*Spec, error) {
 			if lock {
 				return nil, p.usage(usageMain)
 			}
-			lock, s.Lock, s.LockWait = true, arg, c == 'l'
+			lock, s.Lock, s.LockWait = true, &arg, c == 'l'
 		case 'v':
 			s.Verbose = true
 		case 'P':

@@ -23,7 +23,7 @@ import (
 // gets the previous file's value (or is unset when there was none),
 // depending on directory order. vigil always unsets it.
 func (s *Spec) readEnvDir() ([]string, error) {
-	dir := s.EnvDir
+	dir := *s.EnvDir
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		// runit chdirs, then opens "."; tell the two failures apart.

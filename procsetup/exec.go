@@ -39,16 +39,16 @@ func (s *Spec) Exec() error {
 	if s.Setsid {
 		unix.Setsid() // as runit: failure (already a leader) is fine
 	}
-	if s.EnvDir != "" {
+	if s.EnvDir != nil {
 		c, err := s.readEnvDir()
 		if err != nil {
 			return err
 		}
 		changes = c
 	}
-	if s.Chroot != "" {
-		if err := syscall.Chdir(s.Chroot); err != nil {
-			return s.fail("", "unable to change directory: "+s.Chroot, err)
+	if s.Chroot != nil {
+		if err := syscall.Chdir(*s.Chroot); err != nil {
+			return s.fail("", "unable to change directory: "+*s.Chroot, err)
 		}
 		if err := syscall.Chroot("."); err != nil {
 			return s.fail("", "unable to change root directory", err)
@@ -106,7 +106,7 @@ func (s *Spec) Exec() error {
 			return err
 		}
 	}
-	if s.Lock != "" {
+	if s.Lock != nil {
 		if err := s.lock(); err != nil {
 			return err
 		}
@@ -137,8 +137,8 @@ func (s *Spec) Exec() error {
 	}
 
 	argv := s.Args
-	if s.Argv0 != "" {
-		argv = append([]string{s.Argv0}, s.Args[1:]...)
+	if s.Argv0 != nil {
+		argv = append([]string{*s.Argv0}, s.Args[1:]...)
 	}
 	err := pathExec(s.Args[0], argv, mergeEnv(base, changes), base)
 	return s.fail("args", "unable to run: "+argv[0], err)
@@ -196,9 +196,10 @@ func (s *Spec) setUser() error {
 // lock takes chpst's lock: the descriptor is not close-on-exec, so the
 // program holds the lock while it runs.
 func (s *Spec) lock() error {
-	fd, err := unix.Open(s.Lock, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT, 0600)
+	name := *s.Lock
+	fd, err := unix.Open(name, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT, 0600)
 	if err != nil {
-		return s.fail("", "unable to open lock: "+s.Lock, err)
+		return s.fail("", "unable to open lock: "+name, err)
 	}
 	how := unix.LOCK_EX
 	if !s.LockWait {
@@ -211,7 +212,7 @@ func (s *Spec) lock() error {
 		}
 	}
 	if err != nil {
-		return s.fail("", "unable to lock: "+s.Lock, err)
+		return s.fail("", "unable to lock: "+name, err)
 	}
 	return nil
 }

@@ -140,7 +140,7 @@ func FromProcess(p *specs.Process, hasUser bool, origin string) (*Spec, error) {
 	}
 	s.Cwd = p.Cwd
 	if hasUser {
-		s.User = &Account{UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids}
+		s.User = &Account{Numeric: true, UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids}
 		s.Umask = p.User.Umask
 		if s.Umask != nil && *s.Umask > 0777 {
 			return nil, fail("user.umask", "want a mode up to 0777 (511), not "+itoaInt(int(*s.Umask)))

@@ -37,7 +37,7 @@ func TestLoadProcessJSON(t *testing.T) {
 		Args:            []string{"server", "-v"},
 		Env:             []string{"PATH=/bin", "A=1"},
 		Cwd:             "/srv",
-		User:            &Account{UID: 1000, GID: 1001, Groups: []uint32{5, 6}},
+		User:            &Account{Numeric: true, UID: 1000, GID: 1001, Groups: []uint32{5, 6}},
 		Umask:           &umask,
 		Rlimits:         []Rlimit{{Resource: 7, Name: "RLIMIT_NOFILE", Soft: 1024, Hard: 4096}},
 		NoNewPrivileges: true,

@@ -36,22 +36,22 @@ func TestParseChpst(t *testing.T) {
 		want Spec
 	}{
 		{[]string{"chpst", "-u", "app", "-o", "4096", "-e", "./env", "server"},
-			Spec{User: &Account{Name: "app"}, EnvDir: "./env", Rlimits: []Rlimit{nofile(4096)}, Args: []string{"server"}}},
+			Spec{User: &Account{Name: "app"}, EnvDir: str("./env"), Rlimits: []Rlimit{nofile(4096)}, Args: []string{"server"}}},
 		{[]string{"chpst", "-unobody", "-vP012", "-b", "x", "-n", "-3", "--", "-prog"},
-			Spec{User: &Account{Name: "nobody"}, Verbose: true, Setsid: true, Close: [3]bool{true, true, true}, Argv0: "x", Nice: -3, Args: []string{"-prog"}}},
-		{[]string{"chpst", "-n+4", "-L", "f", "-", "a"}, Spec{Nice: 4, Lock: "f", Args: []string{"-", "a"}}},
-		{[]string{"chpst", "-l", "f", "-/", "/r", "-U", ":1:2", "p"}, Spec{Lock: "f", LockWait: true, Chroot: "/r", EnvUser: &Account{Name: ":1:2"}, Args: []string{"p"}}},
+			Spec{User: &Account{Name: "nobody"}, Verbose: true, Setsid: true, Close: [3]bool{true, true, true}, Argv0: str("x"), Nice: -3, Args: []string{"-prog"}}},
+		{[]string{"chpst", "-n+4", "-L", "f", "-", "a"}, Spec{Nice: 4, Lock: str("f"), Args: []string{"-", "a"}}},
+		{[]string{"chpst", "-l", "f", "-/", "/r", "-U", ":1:2", "p"}, Spec{Lock: str("f"), LockWait: true, Chroot: str("/r"), EnvUser: &Account{Name: ":1:2"}, Args: []string{"p"}}},
 		{[]string{"chpst", "-o", "", "p"}, Spec{Rlimits: []Rlimit{nofile(0)}, Args: []string{"p"}}},
 		// scan_ulong wraps, as runit's does.
 		{[]string{"chpst", "-o", "18446744073709551616", "p"}, Spec{Rlimits: []Rlimit{nofile(0)}, Args: []string{"p"}}},
-		{[]string{"envdir", "d", "p", "a"}, Spec{EnvDir: "d", EnvDirStrict: true, Args: []string{"p", "a"}}},
-		{[]string{"/x/denvdir", "-d", "p"}, Spec{EnvDir: "-d", EnvDirStrict: true, Args: []string{"p"}}},
+		{[]string{"envdir", "d", "p", "a"}, Spec{EnvDir: str("d"), EnvDirStrict: true, Args: []string{"p", "a"}}},
+		{[]string{"/x/denvdir", "-d", "p"}, Spec{EnvDir: str("-d"), EnvDirStrict: true, Args: []string{"p"}}},
 		{[]string{"setuidgid", "nobody", "id"}, Spec{User: &Account{Name: "nobody", Strict: true}, Args: []string{"id"}}},
 		{[]string{"envuidgid", "nobody", "id"}, Spec{EnvUser: &Account{Name: "nobody", Strict: true}, Args: []string{"id"}}},
 		{[]string{"pgrphack", "id"}, Spec{Setsid: true, Args: []string{"id"}}},
-		{[]string{"setlock", "f", "id"}, Spec{Lock: "f", Args: []string{"id"}}},
-		{[]string{"setlock", "-nx", "f", "id"}, Spec{Lock: "f", LockWait: true, QuietFail: true, Args: []string{"id"}}},
-		{[]string{"setlock", "-nxNX", "f", "id"}, Spec{Lock: "f", Args: []string{"id"}}},
+		{[]string{"setlock", "f", "id"}, Spec{Lock: str("f"), Args: []string{"id"}}},
+		{[]string{"setlock", "-nx", "f", "id"}, Spec{Lock: str("f"), LockWait: true, QuietFail: true, Args: []string{"id"}}},
+		{[]string{"setlock", "-nxNX", "f", "id"}, Spec{Lock: str("f"), Args: []string{"id"}}},
 		{[]string{"softlimit", "-o", "=", "id"}, Spec{Rlimits: []Rlimit{nofile(math.MaxUint64)}, Args: []string{"id"}}},
 	} {
 		got, err := ParseChpst(tc.args)
@@ -183,7 +183,7 @@ func TestReadEnvDir(t *testing.T) {
 		"PLAIN": "PLAIN=value", "TRAIL": "TRAIL=x", "CR": "CR=x\r", "NUL": "NUL=a\nb",
 		"EMPTY": "EMPTY", "NL": "NL=", "LONG": "LONG=" + strings.Repeat("y", 1000), "DANGLING": "DANGLING",
 	}
-	s := &Spec{EnvDir: dir}
+	s := &Spec{EnvDir: &dir}
 	changes, err := s.readEnvDir()
 	if err != nil {
 		t.Fatal(err)
@@ -202,27 +202,27 @@ func TestReadEnvDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	var warned []string
-	s = &Spec{EnvDir: dir, Verbose: true, Warn: func(m string) { warned = append(warned, m) }}
+	s = &Spec{EnvDir: &dir, Verbose: true, Warn: func(m string) { warned = append(warned, m) }}
 	if _, err := s.readEnvDir(); err != nil {
 		t.Errorf("chpst -e with a subdirectory: %v; want it skipped", err)
 	}
 	if w := "unable to read " + dir + "/SUB: is a directory"; !reflect.DeepEqual(warned, []string{w}) {
 		t.Errorf("warnings %q; want %q", warned, w)
 	}
-	s = &Spec{EnvDir: dir, EnvDirStrict: true}
+	s = &Spec{EnvDir: &dir, EnvDirStrict: true}
 	_, err = s.readEnvDir()
 	if got, want := errString(err), "unable to read "+dir+"/SUB: is a directory"; got != want {
 		t.Errorf("envdir with a subdirectory: %q; want %q", got, want)
 	}
 
-	s = &Spec{EnvDir: filepath.Join(dir, "missing")}
+	s = &Spec{EnvDir: str(filepath.Join(dir, "missing"))}
 	_, err = s.readEnvDir()
-	if got, want := errString(err), "unable to switch to directory: "+s.EnvDir+": file does not exist"; got != want {
+	if got, want := errString(err), "unable to switch to directory: "+*s.EnvDir+": file does not exist"; got != want {
 		t.Errorf("missing envdir: %q; want %q", got, want)
 	}
-	s = &Spec{EnvDir: filepath.Join(dir, "PLAIN")}
+	s = &Spec{EnvDir: str(filepath.Join(dir, "PLAIN"))}
 	_, err = s.readEnvDir()
-	if got, want := errString(err), "unable to switch to directory: "+s.EnvDir+": not a directory"; got != want {
+	if got, want := errString(err), "unable to switch to directory: "+*s.EnvDir+": not a directory"; got != want {
 		t.Errorf("envdir on a file: %q; want %q", got, want)
 	}
 }
@@ -250,7 +250,7 @@ func TestResolve(t *testing.T) {
 		{Account{Name: "root:no-such-group-x"}, 0, nil, "unknown user/group: root:no-such-group-x"},
 		{Account{Name: "root:"}, 0, nil, "unknown user/group: root:"},
 		{Account{Name: "root:root", Strict: true}, 0, nil, "unknown account: root:root"},
-		{Account{UID: 5, GID: 6, Groups: []uint32{7}}, 5, []uint32{6, 7}, ""},
+		{Account{Numeric: true, UID: 5, GID: 6, Groups: []uint32{7}}, 5, []uint32{6, 7}, ""},
 	} {
 		uid, gids, err := s.resolve(&tc.acct)
 		if tc.err != "" {
@@ -264,3 +264,7 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// str is a pointer to a copy of v, for the Spec fields that tell an empty
+// value from none.
+func str(v string) *string { return &v }

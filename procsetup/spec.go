@@ -25,14 +25,17 @@ type Spec struct {
 	// "/bin:/usr/bin", after Chroot.
 	Args []string
 	// Argv0, when set, is the program's argv[0] instead of Args[0]
-	// (chpst -b). The PATH search still uses Args[0].
-	Argv0 string
+	// (chpst -b), even if empty. The PATH search still uses Args[0].
+	Argv0 *string
 
 	// Env is the environment the program starts from; nil means this
 	// process's environment (chpst), non-nil replaces it (process.json).
 	Env []string
 	// EnvDir is an envdir read before the chroot (chpst -e, envdir).
-	EnvDir string
+	// The options that name a file (EnvDir, Chroot, Lock) are pointers:
+	// an empty name given on the command line fails as runit's does, it
+	// is not taken for no option.
+	EnvDir *string
 	// EnvDirStrict makes a subdirectory in EnvDir fatal (envdir) instead
 	// of skipped (chpst -e).
 	EnvDirStrict bool
@@ -40,18 +43,18 @@ type Spec struct {
 	// up after the chroot (chpst -U, envuidgid).
 	EnvUser *Account
 
-	Setsid bool   // chpst -P, pgrphack: start a new session
-	Chroot string // chpst -/: chdir there, then chroot(".")
-	Cwd    string // process.json cwd: chdir after the chroot
-	Nice   int64  // chpst -n: nice(2) increment; 0 leaves it alone
+	Setsid bool    // chpst -P, pgrphack: start a new session
+	Chroot *string // chpst -/: chdir there, then chroot(".")
+	Cwd    string  // process.json cwd: chdir after the chroot
+	Nice   int64   // chpst -n: nice(2) increment; 0 leaves it alone
 
 	// User is who the program runs as, with exactly its groups: the
 	// supplementary group list is always replaced, never kept.
 	User  *Account
 	Umask *uint32 // process.json user.umask
 
-	Lock     string // chpst -l/-L, setlock: file to hold an exclusive flock on
-	LockWait bool   // wait for the lock (-l, setlock -n) instead of failing
+	Lock     *string // chpst -l/-L, setlock: file to hold an exclusive flock on
+	LockWait bool    // wait for the lock (-l, setlock -n) instead of failing
 
 	// Close closes stdin, stdout, stderr (chpst -0 -1 -2).
 	Close [3]bool
@@ -78,9 +81,12 @@ type Spec struct {
 // Account is a user with the groups it runs with.
 type Account struct {
 	// Name is what to look up after the chroot, in runit's syntax:
-	// "user", "user:group[:group...]" or ":uid:gid[:gid...]". Empty means
-	// the numeric UID, GID and Groups below (process.json).
+	// "user", "user:group[:group...]" or ":uid:gid[:gid...]". An empty
+	// name is an unknown user, as in runit.
 	Name string
+	// Numeric takes UID, GID and Groups below as they are, without a
+	// lookup (process.json).
+	Numeric bool
 	// Strict is the daemontools syntax (setuidgid, envuidgid): a plain
 	// account name, its primary group only, "unknown account".
 	Strict bool

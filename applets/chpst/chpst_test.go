@@ -119,6 +119,10 @@ func TestCompareWithRunit(t *testing.T) {
 	if err := copyFile(busybox, filepath.Join(root, "bin", "busybox")); err != nil {
 		t.Fatal(err)
 	}
+	// a root with nothing in it
+	if err := os.Mkdir(filepath.Join(dir, "bare"), 0755); err != nil {
+		t.Fatal(err)
+	}
 	// a lock someone else holds
 	held := filepath.Join(dir, "held.lock")
 	hfd, err := unix.Open(held, unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0600)
@@ -211,6 +215,18 @@ func TestCompareWithRunit(t *testing.T) {
 		{"chroot, no program inside", []string{"chpst", "-/", "root", "id"}, nil},
 		{"chroot missing", []string{"chpst", "-/", "no-such-root", "id"}, nil},
 		{"chroot user unknown inside", []string{"chpst", "-/", "root", "-u", "nobody", "/bin/busybox", "id"}, nil},
+		{"chroot without /etc/passwd", []string{"chpst", "-/", "bare", "-u", "nobody", "/bin/true"}, nil},
+		// an empty argument is a name that fails, never a missing option
+		{"empty user", []string{"chpst", "-u", "", "id"}, nil},
+		{"empty env user", []string{"chpst", "-U", "", "env"}, nil},
+		{"setuidgid empty", []string{"setuidgid", "", "id"}, nil},
+		{"envuidgid empty", []string{"envuidgid", "", "env"}, nil},
+		{"empty envdir", []string{"chpst", "-e", "", "env"}, nil},
+		{"envdir empty", []string{"envdir", "", "env"}, nil},
+		{"empty root", []string{"chpst", "-/", "", "true"}, nil},
+		{"empty lock", []string{"chpst", "-l", "", "echo", "locked"}, nil},
+		{"setlock empty", []string{"setlock", "", "echo", "locked"}, nil},
+		{"empty argv0", []string{"chpst", "-b", "", "sh", "-c", `echo "[$0]"`}, nil},
 		// locks
 		{"-L held", []string{"chpst", "-L", held, "true"}, nil},
 		{"-L free", []string{"chpst", "-L", free, "echo", "locked"}, nil},

@@ -302,6 +302,14 @@ func TestNeverEarly(t *testing.T) {
 				return st, c == 'p'
 			},
 			"ok: run: web: (pid 4242) 0s, paused\n", 0},
+		// -w 0 still gets runit's one look, after its first 420 ms.
+		{"down with -w 0", []string{"-w", "0", "down"},
+			supervise.Status{Pid: 4242, Want: supervise.WantUp, State: supervise.Run},
+			func(c byte, st supervise.Status) (supervise.Status, bool) {
+				st.Pid, st.State, st.Want = 0, supervise.Down, supervise.WantDown
+				return st, c == 'd'
+			},
+			"ok: down: web: 0s, normally up\n", 0},
 		{"hup unread", []string{"-w", "1", "hup"},
 			supervise.Status{Pid: 4242, Want: supervise.WantUp, State: supervise.Run}, nil,
 			"timeout: run: web: (pid 4242) 0s\n", 1},

@@ -23,6 +23,9 @@ const (
 	// checkEvery spaces the runs of a ./check that failed; runit runs it
 	// every 420 ms.
 	checkEvery = 20 * time.Millisecond
+	// minWait: runit looks once, after its first 420 ms sleep, before it
+	// can time out, so -w 0 means "if it is done by then", not "fail".
+	minWait = 420 * time.Millisecond
 )
 
 // waitAll is sv's wait phase: it re-checks every pending service whenever
@@ -37,7 +40,8 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 			w.close()
 		}
 	}()
-	deadline := start.Add(r.wait)
+	wait := max(r.wait, minWait)
+	deadline := start.Add(wait)
 	r.deadline = deadline
 	fastUntil := time.Now().Add(fastPhase)
 	for {
@@ -51,7 +55,7 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 				s.done = true
 				continue
 			}
-			if now.Sub(start) > r.wait {
+			if now.Sub(start) > wait {
 				r.timeout(s, cmd, now)
 				s.done = true
 				continue

@@ -48,20 +48,21 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		args = []string{"vigil"}
 	}
 	name := filepath.Base(args[0])
-	if main, ok := applets[name]; ok && name != "vigil" {
+	if main, ok := lookup(name); ok && name != "vigil" {
 		return main(args, stdin, stdout, stderr)
 	}
 	if name != "vigil" {
 		if linked := resolveApplet(args[0]); linked != "" && linked != "vigil" {
 			// sv in LSB mode needs the name it was called by.
-			return applets[linked](args, stdin, stdout, stderr)
+			main, _ := lookup(linked)
+			return main(args, stdin, stdout, stderr)
 		}
 	}
 	if len(args) > 1 {
 		if args[1] == "--install" {
 			return install(args[2:], stdout, stderr)
 		}
-		if main, ok := applets[args[1]]; ok {
+		if main, ok := lookup(args[1]); ok {
 			return main(args[1:], stdin, stdout, stderr)
 		}
 		if main, ok := hidden[args[1]]; ok {
@@ -100,13 +101,28 @@ func resolveApplet(path string) string {
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(path), target)
 		}
-		if _, ok := applets[filepath.Base(target)]; ok {
+		if _, ok := lookup(filepath.Base(target)); ok {
 			return filepath.Base(target)
 		}
 		path = target
 	}
 	return ""
 }
+
+// lookup finds the applet called name. Like runit's chpst, the chpst
+// applets drop one leading 'd' from their name: denvdir is envdir.
+func lookup(name string) (mainFunc, bool) {
+	if main, ok := applets[name]; ok {
+		return main, true
+	}
+	if rest, ok := strings.CutPrefix(name, "d"); ok && slices.Contains(chpstNames, rest) {
+		return applets[rest], true
+	}
+	return nil, false
+}
+
+// chpstNames are chpst and its daemontools names.
+var chpstNames = []string{"chpst", "envdir", "envuidgid", "setuidgid", "softlimit", "setlock", "pgrphack"}
 
 func names() []string {
 	var list []string

@@ -57,6 +57,10 @@ func TestDispatch(t *testing.T) {
 		{[]string{filepath.Join(dir, "mystery"), "x"}, "vigil:" + filepath.Join(dir, "mystery") + " x", 0},
 		{[]string{"/tmp/vigil-1.0", "vigil", "--", "true"}, "vigil:vigil -- true", 0},
 		{[]string{"nosuchapplet", "x"}, "", 1},
+		// chpst's names with runit's optional leading 'd'; no other applet's.
+		{[]string{"/usr/bin/denvdir", "e", "env"}, "envdir:/usr/bin/denvdir e env", 0},
+		{[]string{"vigil", "dsetlock", "f", "x"}, "setlock:dsetlock f x", 0},
+		{[]string{"dsv", "status", "x"}, "", 1},
 	} {
 		calls := recordApplets(t)
 		var stderr bytes.Buffer
