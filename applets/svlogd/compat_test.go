@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -47,30 +48,36 @@ func TestSameFilesAsRunit(t *testing.T) {
 	tests := []struct {
 		name   string
 		args   []string
-		config string // "" means no config file; PORT is a UDP port
+		config string   // "" means no config file; PORT is a UDP port
+		old    []string // rotated files in the directory before the run
 	}{
-		{"no config", []string{"-tt"}, ""},
-		{"s rotates and splits lines", []string{"-tt"}, "s200\nn0\n"},
-		{"s with k suffix", []string{"-t"}, "s1k\nn0\n"},
-		{"s with m suffix", []string{"-ttt"}, "s1m\n"},
-		{"s smaller than l", nil, "s50\nn0\n"},
-		{"s0 never rotates", nil, "s0\n"},
-		{"n keeps the newest", nil, "s300\nn3\n"},
-		{"N below n", nil, "s300\nn4\nN2\n"},
-		{"t with m and h", []string{"-ttt"}, "t1m\ns400\nn0\nt2h\n"},
-		{"processor", []string{"-t"}, "s300\nn0\n!tr a-z A-Z; echo processed >&5; cat <&4 >&5\n"},
-		{"prefix", []string{"-tt"}, "pweb: \n"},
-		{"select", []string{"-tt"}, "-*\n+*error*\n+warn*\n"},
-		{"deselect", nil, "-*debug*\n-\n"},
-		{"plus pattern", nil, "-+x*\n"},
-		{"stderr e and E", []string{"-tt"}, "pP \ne*error*\nE*error 3*\n"},
-		{"replace -r -R", []string{"-r", "#", "-R", "ab"}, "s500\nn0\n"},
-		{"replace -R alone", []string{"-R", "e"}, ""},
-		{"long lines -l", []string{"-tt", "-l", "40", "-b", "64"}, "e*\ns500\nn0\n"},
-		{"udp u", []string{"-tt"}, "pudp \nuPORT\n-*debug*\n"},
-		{"udp U", []string{"-tt"}, "UPORT\n"},
-		{"udp bad address", nil, "u1.2.3\nuabc\nu1.2.3.4:0\n"},
-		{"junk config", nil, "\x00\xff\njunk\n#comment\n\n\t\ns\x01\nzzz\n+"},
+		{"no config", []string{"-tt"}, "", nil},
+		{"s rotates and splits lines", []string{"-tt"}, "s200\nn0\n", nil},
+		{"s with k suffix", []string{"-t"}, "s1k\nn0\n", nil},
+		{"s with m suffix", []string{"-ttt"}, "s1m\n", nil},
+		{"s smaller than l", nil, "s50\nn0\n", nil},
+		{"s0 never rotates", nil, "s0\n", nil},
+		{"n keeps the newest", nil, "s300\nn3\n", nil},
+		{"N below n", nil, "s300\nn4\nN2\n", nil},
+		{"t with m and h", []string{"-ttt"}, "t1m\ns400\nn0\nt2h\n", nil},
+		{"processor", []string{"-t"}, "s300\nn0\n!tr a-z A-Z; echo processed >&5; cat <&4 >&5\n", nil},
+		{"prefix", []string{"-tt"}, "pweb: \n", nil},
+		{"select", []string{"-tt"}, "-*\n+*error*\n+warn*\n", nil},
+		{"deselect", nil, "-*debug*\n-\n", nil},
+		{"plus pattern", nil, "-+x*\n", nil},
+		{"stderr e and E", []string{"-tt"}, "pP \ne*error*\nE*error 3*\n", nil},
+		{"replace -r -R", []string{"-r", "#", "-R", "ab"}, "s500\nn0\n", nil},
+		{"replace -R alone", []string{"-R", "e"}, "", nil},
+		{"long lines -l", []string{"-tt", "-l", "40", "-b", "64"}, "e*\ns500\nn0\n", nil},
+		{"udp u", []string{"-tt"}, "pudp \nuPORT\n-*debug*\n", nil},
+		{"udp U", []string{"-tt"}, "UPORT\n", nil},
+		{"udp bad address", nil, "u1.2.3\nuabc\nu1.2.3.4:0\n", nil},
+		{"junk config", nil, "\x00\xff\njunk\n#comment\n\n\t\ns\x01\nzzz\n+", nil},
+		// .u files wait for their processor: n neither counts nor
+		// deletes them; other rotated names it does.
+		{"n skips unprocessed .u", nil, "s300\nn2\n", []string{
+			"@400000005000000000000001.u", "@400000005000000000000002.u",
+			"@400000005000000000000003.x", "@400000005000000000000004.s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +95,11 @@ func TestSameFilesAsRunit(t *testing.T) {
 					config = strings.ReplaceAll(config, "PORT", conn.LocalAddr().String())
 				}
 				mkdir(t, dir, config)
+				for _, name := range tt.old {
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(name+"\n"), 0o744); err != nil {
+						t.Fatal(err)
+					}
+				}
 				args := append(slices.Clone(tt.args), dir)
 				stderr, code := runOnce(t, im, filepath.Dir(dir), input, args...)
 				got[i] = fmt.Sprintf("exit %d\nstderr:\n%s\nfiles:\n%s", code, normal(stderr), snapshot(t, dir))
@@ -99,6 +111,27 @@ func TestSameFilesAsRunit(t *testing.T) {
 				t.Errorf("vigil and runit differ\nvigil:\n%s\nrunit:\n%s", got[0], got[1])
 			}
 		})
+	}
+}
+
+// rotatedRE is a rotated file's name in a "rename:" message.
+var rotatedRE = regexp.MustCompile(`@[0-9a-f]{24}\.s`)
+
+// TestVerboseOrderLikeRunit: with several directories, a line's copies on
+// stderr come before the rotation the line causes, as in runit.
+func TestVerboseOrderLikeRunit(t *testing.T) {
+	runit := runitImpl(t)
+	vigil := vigilImpl()
+	var got [2]string
+	for i, im := range []impl{vigil, runit} {
+		root := t.TempDir()
+		mkdir(t, filepath.Join(root, "d0"), "s5\n")
+		mkdir(t, filepath.Join(root, "d1"), "e*\n")
+		stderr, code := runOnce(t, im, root, "abcd\nefgh\nijkl\n", "-v", "d0", "d1")
+		got[i] = fmt.Sprintf("exit %d\nstderr:\n%s", code, rotatedRE.ReplaceAllString(stderr, "@<tai64n>.s"))
+	}
+	if got[0] != got[1] {
+		t.Errorf("vigil and runit differ\nvigil:\n%s\nrunit:\n%s", got[0], got[1])
 	}
 }
 

@@ -466,8 +466,11 @@ func (d *logdir) pending(name string) bool {
 	return d.fnsave != "" && name[:26] == d.fnsave[:26]
 }
 
-// rmoldest is runit's rmoldest: delete processor leftovers (.t), and the
-// single oldest .s or .u file when there are more than n.
+// rmoldest is runit's rmoldest as Debian's svlogd runs it: delete
+// processor leftovers (.t), and the single oldest of the other rotated
+// files when there are more than n. A .u file still waits for its
+// processor: it is neither counted nor deleted, so no unprocessed log is
+// lost to the limit.
 func (l *logger) rmoldest(d *logdir) {
 	n := 0
 	oldest := ""
@@ -478,6 +481,9 @@ func (l *logger) rmoldest(d *logdir) {
 					l.warn("unable to unlink processor leftover", name, err)
 				}
 			}
+			continue
+		}
+		if name[26] == 'u' {
 			continue
 		}
 		n++

@@ -322,6 +322,9 @@ func (l *logger) dispatch(line []byte, full bool) {
 		}
 		defer copy(l.hist, line)
 	}
+	// First every directory's selection and stderr copy, then the
+	// writes: runit writes at the end of the line, so a rotation this
+	// line causes is reported after the line's copies on stderr.
 	for _, d := range l.dirs {
 		d.sel = false
 		if !d.isOpen() {
@@ -335,9 +338,13 @@ func (l *logger) dispatch(line []byte, full bool) {
 			msg := l.message(d, line, full)
 			l.stderr.Write(msg)
 		}
-		if m != '+' {
+		d.sel = m == '+'
+	}
+	for _, d := range l.dirs {
+		if !d.sel {
 			continue
 		}
+		d.sel = false
 		if d.udp != nil {
 			l.sendUDP(d, line, full)
 		}
