@@ -86,6 +86,34 @@ func TestLikeDebianSv(t *testing.T) {
 	}
 }
 
+// TestLinesInNamedOrder: with several services, the wait phase prints one
+// line per service in the order they were named, as Debian's sv does,
+// even when a later one is done first.
+func TestLinesInNamedOrder(t *testing.T) {
+	kind := supervisorKinds()[1] // vigil's
+	vigil, debian := vigilSv(t), debianSv(t)
+	svdir := t.TempDir()
+	var sups []*supervisor
+	for _, name := range []string{"slow", "b", "c"} {
+		run := "exec sleep 1000"
+		if name == "slow" {
+			run = "trap 'sleep 0.3; exit 0' TERM; sleep 1000 & wait"
+		}
+		sups = append(sups, startSupervisor(t, kind, makeService(t, svdir, name, run)))
+	}
+	want := "ok: down: slow: Ns, normally up\nok: down: b: Ns, normally up\nok: down: c: Ns, normally up\n"
+	for _, c := range []client{vigil, debian} {
+		for _, sup := range sups {
+			sup.waitRunning(t, 0)
+		}
+		got := c.run(t, svEnv(svdir), "-w", "5", "down", "slow", "b", "c")
+		if normalise(got.stdout) != want || got.rc != 0 {
+			t.Errorf("%s: %s; want %q, rc 0", c.name, got, want)
+		}
+		c.run(t, svEnv(svdir), "-w", "5", "up", "slow", "b", "c")
+	}
+}
+
 // TestCheckScript: ./check gates "ok" for up and restart, with stdout
 // closed and the service directory as cwd, as runit's sv runs it.
 func TestCheckScript(t *testing.T) {

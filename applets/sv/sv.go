@@ -26,6 +26,9 @@ type run struct {
 	deadline time.Time
 	rc       int
 	buf      []byte
+	// held, when set, takes flushed output instead of stdout: the wait
+	// phase prints each service's lines in the order they were named.
+	held *[]byte
 }
 
 // service is one name from the command line.
@@ -38,6 +41,8 @@ type service struct {
 	pre supervise.Status
 	// checkFailed is when ./check last failed, to space its runs.
 	checkFailed time.Time
+	// out is what the wait phase printed for it, not yet written.
+	out []byte
 }
 
 func (r *run) errf(format string, a ...any) { fmt.Fprintf(r.stderr, format, a...) }
@@ -45,10 +50,15 @@ func (r *run) errf(format string, a ...any) { fmt.Fprintf(r.stderr, format, a...
 func (r *run) outs(s string) { r.buf = append(r.buf, s...) }
 
 func (r *run) flush() {
-	if len(r.buf) > 0 {
-		r.stdout.Write(r.buf)
-		r.buf = r.buf[:0]
+	if len(r.buf) == 0 {
+		return
 	}
+	if r.held != nil {
+		*r.held = append(*r.held, r.buf...)
+	} else {
+		r.stdout.Write(r.buf)
+	}
+	r.buf = r.buf[:0]
 }
 
 // out is sv.c's out(): "PREFIX NAME[/log]: MSG[: ERR]\n", flushed.

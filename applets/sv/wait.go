@@ -44,6 +44,11 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 	deadline := start.Add(wait)
 	r.deadline = deadline
 	fastUntil := time.Now().Add(fastPhase)
+	// Lines are written in the order the services were named, as runit's
+	// one look at all of them every 420 ms writes them: a service that is
+	// done waits for the ones before it.
+	written := 0
+	defer func() { r.held = nil }()
 	for {
 		now := time.Now()
 		left := 0
@@ -51,6 +56,7 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 			if s.done {
 				continue
 			}
+			r.held = &s.out
 			if r.check(s, cmd.acts, now) != 0 {
 				s.done = true
 				continue
@@ -61,6 +67,9 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 				continue
 			}
 			left++
+		}
+		for ; written < len(svcs) && svcs[written].done; written++ {
+			r.stdout.Write(svcs[written].out)
 		}
 		if left == 0 {
 			return
