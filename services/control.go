@@ -21,9 +21,11 @@ type hookRun struct {
 }
 
 // readControl serves the bytes waiting in r's control FIFO, one command a
-// byte, in order. Unknown bytes, newlines included, are ignored. While a
-// hook runs, the service's own FIFO is not polled; the bytes already read
-// wait in pending.
+// byte, in order, each carried out before the next is read, as runsv does
+// (so "ud" starts run and then stops it, and nothing follows an "x" that
+// ends the service). Unknown bytes, newlines included, are ignored. While
+// a hook runs, the service's own FIFO is not polled; the bytes already
+// read wait in pending.
 func (s *service) readControl(r *record) {
 	var buf [256]byte
 	for !s.closed && (r.isLog || s.hook == nil) {
@@ -43,6 +45,7 @@ func (s *service) readControl(r *record) {
 				break
 			}
 			s.command(r, c)
+			s.step()
 		}
 	}
 	s.step()
@@ -237,6 +240,7 @@ func (s *service) hookDone(h *hookRun, x reaper.Exit) {
 		c := s.pending[0]
 		s.pending = s.pending[1:]
 		s.command(&s.main, c)
+		s.step()
 	}
 	if s.hook == nil && !s.closed {
 		s.e.pollEnable(s.main.sup.Control, true)

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-init/vigil/internal/errstr"
 	"github.com/vigil-init/vigil/reaper"
 )
 
@@ -278,6 +279,17 @@ func (e *Engine) Call(fn func()) {
 
 func (e *Engine) warnf(name, format string, args ...any) {
 	e.message(name, "warning: ", format, args...)
+}
+
+// startFailed reports a run, finish or log run that could not be started.
+// runsv's words are its child's, which exits 111 on "fatal: unable to
+// start"; the service itself carries on, so init mode calls it a warning.
+func (e *Engine) startFailed(name, what string, err error) {
+	kind := "fatal: "
+	if e.cfg.Prog == "vigil" {
+		kind = "warning: "
+	}
+	e.message(name, kind, "unable to start %s: %s", what, errstr.Of(err))
 }
 
 // message writes one line about a service, in runsv's form ("runsv web:

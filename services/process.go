@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vigil-init/vigil/internal/errstr"
 	"github.com/vigil-init/vigil/reaper"
 	"github.com/vigil-init/vigil/services/supervise"
 )
@@ -96,7 +95,7 @@ func (s *service) startRun(r *record) {
 		if r.isLog {
 			what = "log/./run"
 		}
-		s.e.warnf(s.name, "unable to start %s: %s", what, errstr.Of(err))
+		s.e.startFailed(s.name, what, err)
 		// runit's child exits 111 when exec fails; behave the same, so
 		// finish gets "111 0" and pacing applies.
 		s.exited(r, reaper.Exit{Status: 111 << 8})
@@ -112,7 +111,7 @@ func (s *service) startFinish(ws unix.WaitStatus) {
 	m := &s.main
 	m.st.State = supervise.Finish
 	if err := s.spawn(m, "./finish", argv); err != nil {
-		s.e.warnf(s.name, "unable to start ./finish: %s", errstr.Of(err))
+		s.e.startFailed(s.name, "./finish", err)
 		s.exited(m, reaper.Exit{Status: 111 << 8})
 	}
 }

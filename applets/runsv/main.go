@@ -18,7 +18,7 @@ import (
 // Main is runsv DIR. It exits 0 after 'x' or SIGTERM once the service and
 // its logger are down, 1 on usage, 111 on a fatal error.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) != 2 || args[1] == "" {
+	if len(args) != 2 {
 		// runit names itself by argv[0]: "usage: /sbin/runsv dir".
 		fmt.Fprintf(stderr, "usage: %s dir\n\n", progname(args))
 		return 1

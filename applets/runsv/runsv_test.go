@@ -59,6 +59,8 @@ func TestProgname(t *testing.T) {
 			}{
 				{nil, 1, "usage: " + link + " dir\n\n"},
 				{[]string{"nonexistent"}, 111, "runsv nonexistent: fatal: unable to change to directory: file does not exist\n"},
+				{[]string{""}, 111, "runsv : fatal: unable to change to directory: file does not exist\n"},
+				{[]string{"a", "b"}, 1, "usage: " + link + " dir\n\n"},
 			} {
 				cmd := exec.Command(link, c.args...)
 				cmd.Dir = filepath.Dir(link)
@@ -74,14 +76,16 @@ func TestProgname(t *testing.T) {
 }
 
 // TestRunsvCheck is runit 2.1.2's src/runsv.check in Go, run against
-// vigil's runsv and Debian's, with polling where the script sleeps.
+// vigil's runsv and Debian's, with polling where the script sleeps, and a run
+// that sleeps longer than its 14 s, so that no restart on a slow machine
+// adds a line.
 func TestRunsvCheck(t *testing.T) {
 	for _, im := range svtest.Runsvs(t) {
 		t.Run(im.Name, func(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
 			svc := filepath.Join(root, "ctmp")
-			svtest.WriteFiles(t, svc, map[string]string{"run": "#!/bin/sh\necho starting\nexec sleep 14\n"})
+			svtest.WriteFiles(t, svc, map[string]string{"run": "#!/bin/sh\necho starting\nexec sleep 1000\n"})
 
 			// Part 2: control/t exiting 1 prints and lets the TERM through.
 			p := svtest.Start(t, root, append(im.Argv, "ctmp"))
@@ -110,6 +114,8 @@ func TestRunsvCheck(t *testing.T) {
 			p = svtest.Start(t, root, append(im.Argv, "ctmp"))
 			svtest.WaitRunning(t, svc)
 			svtest.WaitRunning(t, filepath.Join(svc, "log"))
+			// runit's script sleeps a second here; wait for run's line.
+			svtest.WaitFile(t, filepath.Join(svc, "log/foo"), "starting\n")
 			svtest.Send(t, svc, "i\n")
 			svtest.WaitFile(t, filepath.Join(svc, "log/foo"), "starting\nno interrupt\n")
 			svtest.Send(t, svc, "x\n")
@@ -544,6 +550,54 @@ func TestCommandsDuringPause(t *testing.T) {
 	})
 	if d := st.Since.Sub(exitAt); d < 950*time.Millisecond {
 		t.Errorf("'o' during the pause started run %v after the exit; want the full second", d)
+	}
+}
+
+// TestMultiByteWrite: the bytes of one write to control are carried out
+// one after the other, each before the next is read, as runsv does: "ud"
+// on a down service starts run and stops it; nothing follows the "x" of
+// "xu"; "dudu" ends with run started again. Both runsvs.
+func TestMultiByteWrite(t *testing.T) {
+	// Run may be stopped before it could record anything; finish, which
+	// runs after every run, says how many ran.
+	run := "#!/bin/sh\nexec sleep 1000\n"
+	finish := "#!/bin/sh\necho finish >>rec\n"
+	cases := []struct {
+		send    string
+		rec     string // one line for each finish
+		exited  bool   // runsv exits
+		running bool
+	}{
+		{"ud", "finish\n", false, false},
+		{"xu", "", true, false},
+		{"dudu", "finish\n", false, true},
+	}
+	for _, im := range svtest.Runsvs(t) {
+		for _, c := range cases {
+			t.Run(im.Name+"/"+c.send, func(t *testing.T) {
+				t.Parallel()
+				svc, p := svtest.Supervise(t, im, "s", map[string]string{"run": run, "finish": finish, "down": ""})
+				testenv.WaitFor(t, 10*time.Second, "supervised", func() bool {
+					_, ok := svtest.StatusOK(svc)
+					return ok && svtest.Supervised(svc)
+				})
+				svtest.Send(t, svc, c.send)
+				if c.exited {
+					if code := p.Wait(t, 10*time.Second); code != 0 {
+						t.Errorf("runsv after %q: exit %d; want 0", c.send, code)
+					}
+				} else {
+					testenv.WaitFor(t, 10*time.Second, "the state after "+c.send, func() bool {
+						st, ok := svtest.StatusOK(svc)
+						return ok && st.State != supervise.Finish && svtest.Running(st) == c.running &&
+							strings.Contains(svtest.ReadFile(filepath.Join(svc, "rec")), c.rec)
+					})
+				}
+				if got := svtest.ReadFile(filepath.Join(svc, "rec")); got != c.rec {
+					t.Errorf("after %q: finish ran %q; want %q", c.send, got, c.rec)
+				}
+			})
+		}
 	}
 }
 

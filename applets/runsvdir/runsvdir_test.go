@@ -375,9 +375,9 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("supervise through a dangling symlink: %v %v; want sup-target/status made", st, err)
 	}
 	for _, want := range []string{
-		"runsv norun: warning: unable to start ./run: file does not exist\n",
-		"runsv noexec: warning: unable to start ./run: access denied\n",
-		"runsv rundir: warning: unable to start ./run: access denied\n",
+		"runsv norun: fatal: unable to start ./run: file does not exist\n",
+		"runsv noexec: fatal: unable to start ./run: access denied\n",
+		"runsv rundir: fatal: unable to start ./run: access denied\n",
 		"runsv supfile: warning: unable to start: supervise exists but is not a directory\n",
 		"runsv ctlfile: warning: unable to start: supervise/control exists but is not a fifo\n",
 		"runsv okfile: warning: unable to start: supervise/ok exists but is not a fifo\n",
