@@ -97,7 +97,11 @@ func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int 
 // startServices supervises SvDir in-process when it is a directory.
 func (p *initProc) startServices() error {
 	st, err := os.Stat(p.opts.SvDir)
-	if err != nil || !st.IsDir() {
+	if err == nil && !st.IsDir() {
+		p.warnf("%s is not a directory: no services", p.opts.SvDir)
+		return nil
+	}
+	if err != nil {
 		if len(p.opts.Command) == 0 || p.opts.Verbosity > 1 {
 			p.infof("%s: no service directory", p.opts.SvDir)
 		}

@@ -4,9 +4,8 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strings"
+	"slices"
 	"syscall"
 	"time"
 
@@ -79,7 +78,13 @@ func (p *initProc) onSignal(sig os.Signal) {
 		}
 		p.infof("%v: shutting down", sig)
 		p.beginShutdown(sig)
-	case unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGALRM, unix.SIGCONT:
+	default:
+		if !slices.Contains(forwarded, sig) {
+			// PIPE, TSTP, TTIN, TTOU and the crashing signals are
+			// caught only to be dropped.
+			p.debugf("dropping %v", sig)
+			return
+		}
 		if p.main != nil && !p.mainDone {
 			p.debugf("forwarding %v to %d", sig, p.main.Pid)
 			p.main.Signal(sig)
@@ -87,22 +92,14 @@ func (p *initProc) onSignal(sig os.Signal) {
 			p.engine.Rescan()
 		}
 	}
-	// PIPE, TSTP, TTIN and TTOU are caught only to be dropped.
 }
 
 // startMain runs the main command in the image's working directory, in its
 // own process group, in the foreground of the terminal if vigil has one.
 func (p *initProc) startMain() {
 	argv := p.opts.Command
-	name := argv[0]
-	if strings.Contains(name, "/") && !filepath.IsAbs(name) {
-		// vigil has already left the image's working directory for /,
-		// so a relative path ("./app") is resolved against the one the
-		// main command starts in, as a shell there would.
-		name = filepath.Join(p.cwd, name)
-	}
-	path, err := exec.LookPath(name)
-	if err != nil && !errors.Is(err, exec.ErrDot) {
+	path, err := lookPath(argv[0], p.cwd)
+	if err != nil {
 		p.cannotRun(argv[0], err)
 		return
 	}
@@ -112,11 +109,21 @@ func (p *initProc) startMain() {
 		sys.Ctty = 0
 		p.mainTTY = true
 	}
-	proc, err := p.rp.StartProcess(path, argv, &os.ProcAttr{
+	attr := &os.ProcAttr{
 		Dir:   p.cwd,
 		Files: []*os.File{p.stdin, p.stdout, p.stderr},
 		Sys:   sys,
-	}, func(x reaper.Exit) { p.exits <- x })
+	}
+	exited := func(x reaper.Exit) { p.exits <- x }
+	proc, err := p.rp.StartProcess(path, argv, attr, exited)
+	if errors.Is(err, syscall.ENOEXEC) {
+		// A script without "#!": execvp, and so tini and every shell,
+		// hands it to /bin/sh, if there is one.
+		sh, shErr := p.rp.StartProcess("/bin/sh", append([]string{"/bin/sh", path}, argv[1:]...), attr, exited)
+		if shErr == nil {
+			proc, err = sh, nil
+		}
+	}
 	if err != nil {
 		p.cannotRun(argv[0], err)
 		return

@@ -72,6 +72,15 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 		}
 		o.Verbosity = n
 	}
+	// The long forms every init answers to, alone.
+	if len(args) == 1 {
+		switch args[0] {
+		case "--help":
+			return o, errHelp
+		case "--version":
+			return o, errVersion
+		}
+	}
 	// Only "--" itself ends the options; "--foo" is an unknown option '-'.
 	g := getopt.Getopt{Args: args, Opts: "hVpqvg:s:i:", DashDashOnly: true}
 	for g.Next() {

@@ -65,7 +65,13 @@ func TestParseOptionsHelpVersion(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		want error
-	}{{[]string{"-h"}, errHelp}, {[]string{"-V"}, errVersion}, {[]string{"-qV"}, errVersion}} {
+	}{
+		{[]string{"-h"}, errHelp},
+		{[]string{"-V"}, errVersion},
+		{[]string{"-qV"}, errVersion},
+		{[]string{"--help"}, errHelp},
+		{[]string{"--version"}, errVersion},
+	} {
 		if _, err := parseOptions(c.args, func(string) string { return "" }); err != c.want {
 			t.Errorf("parseOptions(%q) = %v; want %v", c.args, err, c.want)
 		}

@@ -15,9 +15,9 @@ import (
 // runInitOnce runs `vigil args...` as PID 1 of a new namespace, in working
 // directory wd, to its end, and returns its exit code and stderr. It is
 // safe from any goroutine.
-func runInitOnce(vigil, dir, wd string, args ...string) (int, string, error) {
+func runInitOnce(vigil, dir, wd string, env []string, args ...string) (int, string, error) {
 	cmd := exec.Command("unshare", append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", vigil}, args...)...)
-	cmd.Env = initBaseEnv(dir)
+	cmd.Env = append(initBaseEnv(dir), env...)
 	cmd.Dir = wd
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -51,7 +51,7 @@ func TestInitExitCodeEveryValue(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := range codes {
-				got, stderr, err := runInitOnce(vigil, dir, dir, "--", "/bin/sh", "-c", fmt.Sprintf("exit %d", n))
+				got, stderr, err := runInitOnce(vigil, dir, dir, nil, "--", "/bin/sh", "-c", fmt.Sprintf("exit %d", n))
 				if err != nil || got != n {
 					mu.Lock()
 					failures = append(failures, fmt.Sprintf("vigil -- sh -c 'exit %d' = %d (%v); want %d\n%s", n, got, err, n, stderr))
@@ -81,6 +81,13 @@ func TestInitExitCodes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "work", "noexec.sh"), []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "work", "noshebang.sh"), []byte("exit $1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "work", "twice.sh"), []byte("#!/bin/sh\nexit 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	initScript(t, filepath.Join(dir, "work", "other", "twice.sh"), `exit 7`)
 	initScript(t, filepath.Join(dir, "work", "badinterp.sh"), "")
 	if err := os.WriteFile(filepath.Join(dir, "work", "badinterp.sh"), []byte("#!/nonexistent/interpreter\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -89,6 +96,7 @@ func TestInitExitCodes(t *testing.T) {
 		name string
 		argv []string
 		want int
+		env  []string
 	}
 	var cases []tc
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGABRT,
@@ -103,15 +111,23 @@ func TestInitExitCodes(t *testing.T) {
 		})
 	}
 	cases = append(cases,
-		tc{"not found in PATH", []string{"no-such-command-anywhere"}, 127},
-		tc{"no such file", []string{"/no/such/file"}, 127},
-		tc{"bad interpreter", []string{"./badinterp.sh"}, 127},
-		tc{"a directory", []string{"/etc"}, 126},
-		tc{"not executable", []string{"./noexec.sh"}, 126},
-		tc{"relative to the working directory", []string{"./relative.sh"}, 9},
-		tc{"working directories", []string{"/bin/sh", "-c", `[ "$(readlink /proc/1/cwd)" = / ] && [ "$(readlink /proc/$$/cwd)" = "$T/work" ] || exit 1`}, 0},
-		tc{"after options", []string{"-q", "/bin/sh", "-c", "exit 4"}, 4},
-		tc{"double dash is the command", []string{"--", "--", "/bin/true"}, 127},
+		tc{"not found in PATH", []string{"no-such-command-anywhere"}, 127, nil},
+		tc{"no such file", []string{"/no/such/file"}, 127, nil},
+		tc{"bad interpreter", []string{"./badinterp.sh"}, 127, nil},
+		tc{"a directory", []string{"/etc"}, 126, nil},
+		tc{"not executable", []string{"./noexec.sh"}, 126, nil},
+		tc{"relative to the working directory", []string{"./relative.sh"}, 9, nil},
+		// PATH entries are taken from the working directory, as execvp
+		// does, though vigil itself has moved to /.
+		tc{"PATH entry .", []string{"relative.sh"}, 9, []string{"PATH=.:/usr/bin:/bin"}},
+		tc{"empty PATH entry", []string{"relative.sh"}, 9, []string{"PATH=/usr/bin::/bin"}},
+		tc{"not executable, then found", []string{"twice.sh"}, 7, []string{"PATH=.:other:/bin"}},
+		tc{"only not executable", []string{"noexec.sh"}, 126, []string{"PATH=.:/bin"}},
+		// A script without "#!" goes to /bin/sh, as with execvp.
+		tc{"no #! line", []string{"./noshebang.sh", "6"}, 6, nil},
+		tc{"working directories", []string{"/bin/sh", "-c", `[ "$(readlink /proc/1/cwd)" = / ] && [ "$(readlink /proc/$$/cwd)" = "$T/work" ] || exit 1`}, 0, nil},
+		tc{"after options", []string{"-q", "/bin/sh", "-c", "exit 4"}, 4, nil},
+		tc{"double dash is the command", []string{"--", "--", "/bin/true"}, 127, nil},
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -120,7 +136,7 @@ func TestInitExitCodes(t *testing.T) {
 			if c.argv[0] == "-q" {
 				args = c.argv
 			}
-			got, stderr, err := runInitOnce(vigil, dir, filepath.Join(dir, "work"), args...)
+			got, stderr, err := runInitOnce(vigil, dir, filepath.Join(dir, "work"), c.env, args...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,14 +21,19 @@ import (
 // forwarded are the signals vigil passes to its main command.
 var forwarded = []syscall.Signal{
 	syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
-	syscall.SIGWINCH, syscall.SIGALRM, syscall.SIGCONT,
+	syscall.SIGWINCH, syscall.SIGALRM, syscall.SIGCONT, unix.SIGPWR,
+	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGVTALRM, syscall.SIGIO,
+	unix.SIGSTKFLT,
 }
 
 // dropped are signals vigil must neither forward nor be stopped or
-// killed by.
+// killed by: among them those a fault raises, which, sent with kill,
+// would make a Go program that did not ask for them crash.
 var dropped = []syscall.Signal{
 	syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPIPE,
 	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
+	syscall.SIGABRT, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS,
+	syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV,
 }
 
 // signalPrinter is a main command that appends the name of every signal it
@@ -90,7 +95,8 @@ func startSigPrinter(t *testing.T, extra ...string) (r *initNS, signals func() s
 }
 
 // TestInitForwardsSignals sends vigil every forwardable signal (S2), each
-// after the signals it must drop (S11: CHLD, URG, PIPE, TSTP, TTIN, TTOU),
+// after the signals it must drop (S11: CHLD, URG, PIPE, TSTP, TTIN, TTOU,
+// and the fault signals),
 // then TERM or INT, which start the shutdown: the main command gets it
 // and vigil exits with the main command's code.
 func TestInitForwardsSignals(t *testing.T) {

@@ -1,0 +1,62 @@
+package pid1
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// defaultPath is execvp's search path when PATH is not set.
+const defaultPath = "/bin:/usr/bin"
+
+// lookPath finds the main command as execvp would from dir, the image's
+// working directory, which vigil itself has left for /: a name with a
+// slash, and a relative PATH entry ("", ".", "bin"), are taken from dir.
+// A file found but not executable is an error only if nothing later in
+// PATH is executable, as with execvp.
+func lookPath(file, dir string) (string, error) {
+	if strings.Contains(file, "/") {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		return file, executable(file)
+	}
+	path, ok := os.LookupEnv("PATH")
+	if !ok {
+		path = defaultPath
+	}
+	var denied error
+	for _, d := range filepath.SplitList(path) {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		p := filepath.Join(d, file)
+		err := executable(p)
+		if err == nil {
+			return p, nil
+		}
+		if errors.Is(err, fs.ErrPermission) && denied == nil {
+			denied = &exec.Error{Name: file, Err: err}
+		}
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", &exec.Error{Name: file, Err: exec.ErrNotFound}
+}
+
+// executable reports why path cannot be run, if it cannot: missing, a
+// directory, or without an execute bit.
+func executable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+		return &fs.PathError{Op: "exec", Path: path, Err: fs.ErrPermission}
+	}
+	return nil
+}
