@@ -80,8 +80,8 @@ func (p *initProc) onSignal(sig os.Signal) {
 		p.beginShutdown(sig)
 	default:
 		if !slices.Contains(forwarded, sig) {
-			// PIPE, TSTP, TTIN, TTOU and the crashing signals are
-			// caught only to be dropped.
+			// PIPE, TSTP, TTIN, TTOU and the fault signals are caught
+			// only to be dropped: the kernel drops them for tini.
 			p.debugf("dropping %v", sig)
 			return
 		}

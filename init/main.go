@@ -13,6 +13,8 @@ import (
 	"os/signal"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/internal/faultsig"
 )
 
 // caught is every signal init mode handles. The list is explicit: never
@@ -23,22 +25,13 @@ import (
 var caught = append(append([]os.Signal{
 	unix.SIGCHLD, unix.SIGTERM, unix.SIGINT,
 	unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU,
-}, forwarded...), crashing...)
+}, forwarded...), faultsig.List...)
 
 // forwarded go to the main command.
 var forwarded = []os.Signal{
 	unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH,
 	unix.SIGALRM, unix.SIGCONT, unix.SIGPWR, unix.SIGXCPU, unix.SIGXFSZ,
 	unix.SIGVTALRM, unix.SIGIO, unix.SIGSTKFLT,
-}
-
-// crashing are the signals a fault raises. Sent with kill, the Go runtime
-// takes them for its own crash and dies with a stack dump unless they are
-// asked for, so init asks for them and drops them, as the kernel drops
-// them for tini (faults of vigil's own still crash it).
-var crashing = []os.Signal{
-	unix.SIGABRT, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS,
-	unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV,
 }
 
 // handled is caught, less HUP and INT when vigil was started with them

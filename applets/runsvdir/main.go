@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-init/vigil/internal/faultsig"
 	"github.com/vigil-init/vigil/reaper"
 	"github.com/vigil-init/vigil/services"
 )
@@ -59,6 +60,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	sigc := make(chan os.Signal, 32)
 	signal.Notify(sigc, unix.SIGCHLD, unix.SIGTERM, unix.SIGHUP, unix.SIGALRM)
+	// runsvdir is often PID 1: a stray kill must not bring it down.
+	signal.Notify(make(chan os.Signal, 1), faultsig.List...)
 	rp := reaper.New()
 	in, out, errf := services.StdFiles(stdin, stdout, stderr)
 	e, err := services.New(services.Config{Reaper: rp, Stdin: in, Stdout: out, Stderr: errf, Messages: stderr, Prog: "runsvdir", Setsid: setsid})

@@ -285,6 +285,11 @@ func TestSignals(t *testing.T) {
 				return err == nil
 			})
 			svtest.WaitFile(t, filepath.Join(sv, "logged/log/out"), "hello\n")
+			// Fault signals sent with kill are dropped: no crash, no
+			// stack dump, the exit code below is still the signal's.
+			for _, sig := range []syscall.Signal{syscall.SIGABRT, syscall.SIGSEGV, syscall.SIGSYS} {
+				p.Cmd.Process.Signal(sig)
+			}
 			t0 := time.Now()
 			p.Cmd.Process.Signal(c.sig)
 			if code := p.Wait(t, 10*time.Second); code != c.code {
