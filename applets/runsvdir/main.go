@@ -60,8 +60,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	sigc := make(chan os.Signal, 32)
 	signal.Notify(sigc, unix.SIGCHLD, unix.SIGTERM, unix.SIGHUP, unix.SIGALRM)
-	// runsvdir is often PID 1: a stray kill must not bring it down.
-	signal.Notify(make(chan os.Signal, 1), faultsig.List...)
+	// runsvdir is often PID 1, where the kernel drops every signal that a
+	// C runsvdir has no handler for. Go would take the fault signals for
+	// a crash, and as PID 1 INT and QUIT for an exit: ask for them, and
+	// drop them.
+	drop := faultsig.List
+	if os.Getpid() == 1 {
+		drop = append(drop[:len(drop):len(drop)], unix.SIGINT, unix.SIGQUIT)
+	}
+	signal.Notify(make(chan os.Signal, 1), drop...)
 	rp := reaper.New()
 	in, out, errf := services.StdFiles(stdin, stdout, stderr)
 	e, err := services.New(services.Config{Reaper: rp, Stdin: in, Stdout: out, Stderr: errf, Messages: stderr, Prog: "runsvdir", Setsid: setsid})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-init/vigil/internal/svtest"
 	"github.com/vigil-init/vigil/internal/testenv"
+	"github.com/vigil-init/vigil/services/supervise"
 )
 
 // forwarded are the signals vigil passes to its main command.
@@ -302,4 +303,24 @@ func sigLine(status, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestRunsvdirAsPID1: runsvdir as a container's PID 1 outlives the signals
+// the kernel drops for runit's there (INT, QUIT, faults sent with kill),
+// still serves its services, and stops on TERM.
+func TestRunsvdirAsPID1(t *testing.T) {
+	svdir := filepath.Join(t.TempDir(), "sv")
+	initServices(t, svdir, map[string]string{"a": "exec sleep 1000"})
+	r := startInitNS(t, initOpts{args: []string{"runsvdir", svdir}})
+	a := filepath.Join(svdir, "a")
+	svtest.WaitRunning(t, a)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGSEGV} {
+		r.signal(sig)
+	}
+	svtest.Send(t, a, "d")
+	svtest.WaitStatus(t, a, 10*time.Second, "down after the stray signals", func(st supervise.Status) bool { return st.Pid == 0 })
+	r.signal(syscall.SIGTERM)
+	if code, _ := r.wait(15 * time.Second); code != 0 {
+		t.Errorf("runsvdir as PID 1 exited %d; want 0 after TERM\n%s", code, r.stderr())
+	}
 }
