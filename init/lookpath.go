@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // defaultPath is execvp's search path when PATH is not set.
@@ -28,8 +30,12 @@ func lookPath(file, dir string) (string, error) {
 	if !ok {
 		path = defaultPath
 	}
+	dirs := filepath.SplitList(path)
+	if path == "" {
+		dirs = []string{""} // PATH= is one empty entry: the directory
+	}
 	var denied error
-	for _, d := range filepath.SplitList(path) {
+	for _, d := range dirs {
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(dir, d)
 		}
@@ -49,13 +55,13 @@ func lookPath(file, dir string) (string, error) {
 }
 
 // executable reports why path cannot be run, if it cannot: missing, a
-// directory, or without an execute bit.
+// directory, or not executable by vigil's effective user.
 func executable(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+	if st.IsDir() || unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS) != nil {
 		return &fs.PathError{Op: "exec", Path: path, Err: fs.ErrPermission}
 	}
 	return nil

@@ -31,7 +31,7 @@ var caught = append(append([]os.Signal{
 var forwarded = []os.Signal{
 	unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH,
 	unix.SIGALRM, unix.SIGCONT, unix.SIGPWR, unix.SIGXCPU, unix.SIGXFSZ,
-	unix.SIGVTALRM, unix.SIGIO, unix.SIGSTKFLT,
+	unix.SIGVTALRM, unix.SIGIO,
 }
 
 // handled is caught, less HUP and INT when vigil was started with them

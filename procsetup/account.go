@@ -98,7 +98,8 @@ func scanPrefix(s string) (uint64, string) {
 type passwd struct{ uid, gid uint32 }
 
 // lookupUser is getpwnam on the files database: nil when there is no
-// such user. A missing /etc/passwd (scratch images) has no users.
+// such user, an error when /etc/passwd cannot be read (a scratch image
+// has none: give such a service numeric ids).
 func lookupUser(name string) (*passwd, error) {
 	var found *passwd
 	err := scanDB("/etc/passwd", name, func(f []string) bool {

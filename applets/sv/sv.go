@@ -41,8 +41,11 @@ type service struct {
 	pre supervise.Status
 	// checkFailed is when ./check last failed, to space its runs.
 	checkFailed time.Time
-	// out is what the wait phase printed for it, not yet written.
-	out []byte
+	// out is what the wait phase printed for it, written once it is done
+	// (at doneAt) and its turn has come (see writeDone).
+	out     []byte
+	doneAt  time.Time
+	written bool
 }
 
 func (r *run) errf(format string, a ...any) { fmt.Fprintf(r.stderr, format, a...) }

@@ -23,9 +23,11 @@ const (
 	// checkEvery spaces the runs of a ./check that failed; runit runs it
 	// every 420 ms.
 	checkEvery = 20 * time.Millisecond
-	// minWait: runit looks once, after its first 420 ms sleep, before it
-	// can time out, so -w 0 means "if it is done by then", not "fail".
-	minWait = 420 * time.Millisecond
+	// round is runit's sleep between two looks at every service.
+	round = 420 * time.Millisecond
+	// minWait: runit looks once, after its first sleep, before it can
+	// time out, so -w 0 means "if it is done by then", not "fail".
+	minWait = round
 )
 
 // waitAll is sv's wait phase: it re-checks every pending service whenever
@@ -44,10 +46,6 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 	deadline := start.Add(wait)
 	r.deadline = deadline
 	fastUntil := time.Now().Add(fastPhase)
-	// Lines are written in the order the services were named, as runit's
-	// one look at all of them every 420 ms writes them: a service that is
-	// done waits for the ones before it.
-	written := 0
 	defer func() { r.held = nil }()
 	for {
 		now := time.Now()
@@ -58,19 +56,17 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 			}
 			r.held = &s.out
 			if r.check(s, cmd.acts, now) != 0 {
-				s.done = true
+				s.done, s.doneAt = true, now
 				continue
 			}
 			if now.Sub(start) > wait {
 				r.timeout(s, cmd, now)
-				s.done = true
+				s.done, s.doneAt = true, now
 				continue
 			}
 			left++
 		}
-		for ; written < len(svcs) && svcs[written].done; written++ {
-			r.stdout.Write(svcs[written].out)
-		}
+		r.writeDone(svcs, now)
 		if left == 0 {
 			return
 		}
@@ -101,6 +97,24 @@ func (r *run) waitAll(cmd command, svcs []*service, start time.Time) {
 			d = max(untilDeadline, time.Millisecond)
 		}
 		w.wait(d)
+	}
+}
+
+// writeDone writes the lines of the services that are done, in the order
+// they were named, as runit writes those it finds done in one look. A line
+// waits behind an earlier service still pending for at most one of runit's
+// rounds; then it goes out, as it would in runit's next look.
+func (r *run) writeDone(svcs []*service, now time.Time) {
+	behind := false
+	for _, s := range svcs {
+		switch {
+		case s.written:
+		case !s.done:
+			behind = true
+		case !behind || now.Sub(s.doneAt) >= round:
+			r.stdout.Write(s.out)
+			s.written = true
+		}
 	}
 }
 

@@ -121,6 +121,7 @@ func TestInitExitCodes(t *testing.T) {
 		// does, though vigil itself has moved to /.
 		tc{"PATH entry .", []string{"relative.sh"}, 9, []string{"PATH=.:/usr/bin:/bin"}},
 		tc{"empty PATH entry", []string{"relative.sh"}, 9, []string{"PATH=/usr/bin::/bin"}},
+		tc{"PATH empty", []string{"relative.sh"}, 9, []string{"PATH="}},
 		tc{"not executable, then found", []string{"twice.sh"}, 7, []string{"PATH=.:other:/bin"}},
 		tc{"only not executable", []string{"noexec.sh"}, 126, []string{"PATH=.:/bin"}},
 		// A script without "#!" goes to /bin/sh, as with execvp.

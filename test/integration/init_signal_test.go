@@ -24,7 +24,6 @@ var forwarded = []syscall.Signal{
 	syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
 	syscall.SIGWINCH, syscall.SIGALRM, syscall.SIGCONT, unix.SIGPWR,
 	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGVTALRM, syscall.SIGIO,
-	unix.SIGSTKFLT,
 }
 
 // dropped are signals vigil must neither forward nor be stopped or
