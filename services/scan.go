@@ -17,8 +17,12 @@ import (
 // subdirectories and symlinks to directories, known by device and inode so
 // that a rename or a second symlink does not start a second supervisor.
 type watchDir struct {
-	path    string
-	wd      int32
+	path string
+	wd   int32
+	// parent watches the directory that holds path, so that a path that
+	// is a symlink switched to another target (runsvchdir's way) is seen
+	// at once, not at the next scan.
+	parent  int32
 	key     fileKey
 	byKey   map[fileKey]*service
 	retry   *time.Timer
@@ -33,9 +37,14 @@ type watchDir struct {
 const inotifyMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
 	unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR
 
+// parentMask is what changes a name in the directory above: a symlink
+// replaced (mv -T, ln -sfn) or a directory renamed into place.
+const parentMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_ONLYDIR
+
 // Watch supervises every service in dir, now and as entries come and go.
-// inotify reports changes within milliseconds; a scan every Config.Rescan
-// catches what it cannot see (a symlinked dir swapped to a new target).
+// inotify reports changes within milliseconds, dir being switched to
+// another target included; a scan every Config.Rescan catches what it
+// cannot see.
 //
 // Like runsvdir, it waits for a directory that does not exist yet: it says
 // so once and looks again every second.
@@ -56,7 +65,12 @@ func (e *Engine) Watch(dir string) error {
 			e.inotify = fd
 		}
 	}
-	d := &watchDir{path: dir, wd: -1, byKey: make(map[fileKey]*service)}
+	d := &watchDir{path: dir, wd: -1, parent: -1, byKey: make(map[fileKey]*service)}
+	if e.inotify >= 0 {
+		if wd, err := unix.InotifyAddWatch(e.inotify, filepath.Dir(dir), parentMask); err == nil {
+			d.parent = int32(wd)
+		}
+	}
 	e.dirs = append(e.dirs, d)
 	e.checkDir(d)
 	e.scan(d)
@@ -152,9 +166,7 @@ func (e *Engine) drainInotify() bool {
 
 func (e *Engine) scanAll() {
 	for _, d := range e.dirs {
-		if d.wd < 0 {
-			e.checkDir(d)
-		}
+		e.checkDir(d)
 		e.scan(d)
 	}
 }

@@ -89,6 +89,37 @@ func TestLogArgument(t *testing.T) {
 	}
 }
 
+// TestSwitchedSymlink: the directory is a symlink switched to another
+// target, as runsvchdir does: the services of the new target run, those of
+// the old stop. Both runsvdirs; vigil sees it at once, runit at its next
+// look, within five seconds.
+func TestSwitchedSymlink(t *testing.T) {
+	for _, im := range svtest.Runsvdirs(t) {
+		t.Run(im.Name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			run := "#!/bin/sh\nexec sleep 1000\n"
+			svtest.WriteFiles(t, filepath.Join(root, "one"), map[string]string{"a/run": run})
+			svtest.WriteFiles(t, filepath.Join(root, "two"), map[string]string{"b/run": run})
+			if err := os.Symlink("one", filepath.Join(root, "sv")); err != nil {
+				t.Fatal(err)
+			}
+			svtest.Start(t, root, append(im.Argv, "sv"), im.Env...)
+			a := svtest.WaitRunning(t, filepath.Join(root, "one", "a"))
+			if err := os.Symlink("two", filepath.Join(root, "new")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(root, "new"), filepath.Join(root, "sv")); err != nil {
+				t.Fatal(err)
+			}
+			t0 := time.Now()
+			svtest.WaitRunning(t, filepath.Join(root, "two", "b"))
+			testenv.WaitFor(t, 10*time.Second, "a stopped", func() bool { return !svtest.Alive(a) })
+			t.Logf("switched in %v", time.Since(t0))
+		})
+	}
+}
+
 // TestMissingDirectory: both runsvdirs wait for a directory that does not
 // exist yet and supervise it once it appears; vigil's says so once, not
 // every second.
