@@ -7,16 +7,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vigil-init/vigil/internal/faultsig"
+	"github.com/vigil-init/vigil/internal/tai64n"
 	"github.com/vigil-init/vigil/reaper"
 	"github.com/vigil-init/vigil/services"
 )
 
-// Main is runsvdir [-P] dir [log]. Unlike runit's, SIGTERM stops every
-// service (TERM, CONT, KILL after VIGIL_GRACE) before exiting 0; SIGHUP
+// Main is runsvdir [-P] dir [log]. Unlike runit's, SIGTERM (and INT, but
+// for PID 1) stops every service (TERM, CONT, KILL after VIGIL_GRACE)
+// before exiting 0; SIGHUP
 // does the same and exits 111, as runit's does without waiting.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// runit names itself by argv[0] in the usage line: "usage: /sbin/runsvdir [-P] dir".
@@ -38,7 +42,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			args = args[1:]
 		}
 	}
-	if len(args) == 0 || args[0] == "" {
+	if len(args) == 0 {
 		fmt.Fprintf(stderr, "usage: %s [-P] dir\n\n", prog)
 		return 1
 	}
@@ -67,6 +71,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	drop := faultsig.List
 	if os.Getpid() == 1 {
 		drop = append(drop[:len(drop):len(drop)], unix.SIGINT, unix.SIGQUIT)
+	} else if !signal.Ignored(unix.SIGINT) {
+		// Elsewhere INT (Ctrl-C) is TERM: a C runsvdir dies and leaves
+		// its runsvs supervising; here the services would be left
+		// unsupervised, so they are stopped instead.
+		signal.Notify(sigc, unix.SIGINT)
 	}
 	signal.Notify(make(chan os.Signal, 1), drop...)
 	rp := reaper.New()
@@ -89,14 +98,27 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				rp.Reap()
 			case unix.SIGALRM:
 				e.Rescan()
+				markRescan(dir)
 			case unix.SIGHUP:
 				code = 111
 				e.Shutdown(grace)
-			case unix.SIGTERM:
+			case unix.SIGTERM, unix.SIGINT:
 				e.Shutdown(grace)
 			}
 		case <-e.Done():
 			return code
 		}
 	}
+}
+
+// markRescan writes the time of a forced rescan to DIR/.forced-rescan, as
+// Debian's runsvdir does on SIGALRM (its tests look for the file): a
+// TAI64N label, no newline. The scan skips dot-files.
+func markRescan(dir string) {
+	fd, err := unix.Open(filepath.Join(dir, ".forced-rescan"), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return // as Debian's: the rescan is what matters
+	}
+	unix.Write(fd, []byte(tai64n.Format(time.Now())))
+	unix.Close(fd)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +37,21 @@ func TestRunsvdirCheck(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEmptyDirectoryName: "" is a directory name like any other, one that
+// does not exist: runsvdir waits for it, as runit's does, and says why.
+func TestEmptyDirectoryName(t *testing.T) {
+	for _, im := range svtest.Runsvdirs(t) {
+		t.Run(im.Name, func(t *testing.T) {
+			t.Parallel()
+			p := svtest.Start(t, t.TempDir(), append(im.Argv, ""), im.Env...)
+			testenv.WaitFor(t, 5*time.Second, "a warning", func() bool { return strings.Contains(p.Stderr(), "warning:") })
+			if p.Exited() {
+				t.Errorf("runsvdir '' exited: %q; want it to wait", p.Stderr())
+			}
+		})
 	}
 }
 
@@ -116,6 +132,31 @@ func TestSwitchedSymlink(t *testing.T) {
 			svtest.WaitRunning(t, filepath.Join(root, "two", "b"))
 			testenv.WaitFor(t, 10*time.Second, "a stopped", func() bool { return !svtest.Alive(a) })
 			t.Logf("switched in %v", time.Since(t0))
+		})
+	}
+}
+
+// TestForcedRescan: SIGALRM makes Debian's runsvdir rescan and write the
+// time to DIR/.forced-rescan (a TAI64N label, no newline), which is itself
+// not a service. Both runsvdirs.
+func TestForcedRescan(t *testing.T) {
+	for _, im := range svtest.Runsvdirs(t) {
+		t.Run(im.Name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			sv := filepath.Join(root, "sv")
+			svtest.WriteFiles(t, sv, map[string]string{"a/run": "#!/bin/sh\nexec sleep 1000\n"})
+			p := svtest.Start(t, root, append(im.Argv, "sv"), im.Env...)
+			svtest.WaitRunning(t, filepath.Join(sv, "a"))
+			p.Cmd.Process.Signal(syscall.SIGALRM)
+			mark := filepath.Join(sv, ".forced-rescan")
+			testenv.WaitFor(t, 10*time.Second, mark, func() bool { return len(svtest.ReadFile(mark)) == 25 })
+			if got := svtest.ReadFile(mark); !regexp.MustCompile(`^@4000[0-9a-f]{20}$`).MatchString(got) {
+				t.Errorf("%s = %q; want a TAI64N label", mark, got)
+			}
+			if p.Exited() {
+				t.Errorf("runsvdir exited on SIGALRM: %q", p.Stderr())
+			}
 		})
 	}
 }
@@ -287,15 +328,15 @@ func TestNoServiceCap(t *testing.T) {
 	svtest.WaitRunning(t, last)
 }
 
-// TestSignals: TERM stops every service (TERM, CONT, KILL after
-// VIGIL_GRACE for one that ignores TERM), lets the logger drain, and
-// exits 0; HUP does the same and exits 111. runit's runsvdir leaves its
+// TestSignals: TERM, and INT, stop every service (TERM, CONT, KILL after
+// VIGIL_GRACE for one that ignores TERM), let the logger drain, and exit
+// 0; HUP does the same and exits 111. runit's runsvdir leaves its
 // services running on TERM; vigil deliberately does not.
 func TestSignals(t *testing.T) {
 	for _, c := range []struct {
 		sig  syscall.Signal
 		code int
-	}{{syscall.SIGTERM, 0}, {syscall.SIGHUP, 111}} {
+	}{{syscall.SIGTERM, 0}, {syscall.SIGINT, 0}, {syscall.SIGHUP, 111}} {
 		t.Run(c.sig.String(), func(t *testing.T) {
 			t.Parallel()
 			im := svtest.Runsvdirs(t)[0]
