@@ -279,6 +279,13 @@ func TestNewAndRemovedEntries(t *testing.T) {
 	testenv.WaitFor(t, 5*time.Second, "the removed service stopped", func() bool { return !svtest.Alive(pid) })
 	t.Logf("a removed service stopped %v after it went", time.Since(t0))
 	testenv.WaitFor(t, 5*time.Second, "its supervisor gone", func() bool { return !svtest.Supervised(filepath.Join(root, "gone")) })
+	// Its last status went where the directory went, as runsv's does.
+	if got := svtest.ReadFile(filepath.Join(root, "gone", "supervise", "stat")); got != "down\n" {
+		t.Errorf("gone/supervise/stat = %q; want \"down\\n\"", got)
+	}
+	if strings.Contains(p.Stderr(), "unable") {
+		t.Errorf("stderr %q; want no complaint", p.Stderr())
+	}
 }
 
 // TestExitRestarted: a service told to exit while its entry is still

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -186,7 +188,30 @@ func (d *Dir) Moved(path string) {
 	d.hasStat, d.hasPid = false, false
 }
 
+// replace writes name through name.new. When the directory is no longer
+// where it was, it is found again and the write retried.
 func (d *Dir) replace(name string, data []byte) error {
+	err := d.replaceIn(name, data)
+	if errors.Is(err, unix.ENOENT) && d.relocate() {
+		err = d.replaceIn(name, data)
+	}
+	return err
+}
+
+// relocate finds the directory again through the lock file, which the
+// kernel follows wherever it goes: a service directory moved away while
+// supervised (out of runsvdir's sight) still gets its last status, as
+// with runsv, which works relative to its own working directory.
+func (d *Dir) relocate() bool {
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(d.lock))
+	if err != nil || d.lock < 0 || strings.HasSuffix(p, " (deleted)") || filepath.Dir(p) == d.Path {
+		return false
+	}
+	d.Path = filepath.Dir(p)
+	return true
+}
+
+func (d *Dir) replaceIn(name string, data []byte) error {
 	tmp := filepath.Join(d.Path, name+".new")
 	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_TRUNC|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
 	if err != nil {
