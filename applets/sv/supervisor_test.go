@@ -98,7 +98,7 @@ func TestLinesInNamedOrder(t *testing.T) {
 		stop string // how long slow takes to stop
 		want string
 	}{
-		{"within a round", "0.05", "ok: down: slow: Ns, normally up\nok: down: b: Ns, normally up\nok: down: c: Ns, normally up\n"},
+		{"within a round", "0", "ok: down: slow: Ns, normally up\nok: down: b: Ns, normally up\nok: down: c: Ns, normally up\n"},
 		{"slower than a round", "1.5", "ok: down: b: Ns, normally up\nok: down: c: Ns, normally up\nok: down: slow: Ns, normally up\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
