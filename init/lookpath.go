@@ -20,6 +20,9 @@ const defaultPath = "/bin:/usr/bin"
 // A file found but not executable is an error only if nothing later in
 // PATH is executable, as with execvp.
 func lookPath(file, dir string) (string, error) {
+	if file == "" {
+		return "", &exec.Error{Name: file, Err: exec.ErrNotFound}
+	}
 	if strings.Contains(file, "/") {
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(dir, file)

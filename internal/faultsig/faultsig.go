@@ -11,7 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// List is ABRT, ILL, TRAP, SYS, BUS, FPE and SEGV.
+// List is ABRT, ILL, TRAP, SYS, BUS, FPE and SEGV, and STKFLT where the
+// architecture has it.
 var List = []os.Signal{
 	unix.SIGABRT, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS,
 	unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV,

@@ -129,6 +129,7 @@ func TestInitExitCodes(t *testing.T) {
 		tc{"working directories", []string{"/bin/sh", "-c", `[ "$(readlink /proc/1/cwd)" = / ] && [ "$(readlink /proc/$$/cwd)" = "$T/work" ] || exit 1`}, 0, nil},
 		tc{"after options", []string{"-q", "/bin/sh", "-c", "exit 4"}, 4, nil},
 		tc{"double dash is the command", []string{"--", "--", "/bin/true"}, 127, nil},
+		tc{"empty command", []string{""}, 127, nil},
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -33,7 +33,7 @@ var dropped = []syscall.Signal{
 	syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPIPE,
 	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
 	syscall.SIGABRT, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS,
-	syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV,
+	syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV, unix.SIGSTKFLT,
 }
 
 // signalPrinter is a main command that appends the name of every signal it
