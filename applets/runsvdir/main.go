@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -70,7 +71,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// drop them.
 	drop := faultsig.List
 	if os.Getpid() == 1 {
-		drop = append(drop[:len(drop):len(drop)], unix.SIGINT, unix.SIGQUIT)
+		drop = slices.Concat(drop, []os.Signal{unix.SIGINT, unix.SIGQUIT})
 	} else if !signal.Ignored(unix.SIGINT) {
 		// Elsewhere INT (Ctrl-C) is TERM: a C runsvdir dies and leaves
 		// its runsvs supervising; here the services would be left

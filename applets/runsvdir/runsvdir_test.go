@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -23,17 +22,9 @@ func TestRunsvdirCheck(t *testing.T) {
 	for _, im := range svtest.Runsvdirs(t) {
 		for _, args := range [][]string{nil, {"-P"}} {
 			t.Run(im.Name+"/"+strings.Join(args, ""), func(t *testing.T) {
-				cmd := exec.Command(im.Argv[0])
-				cmd.Args = append(append([]string{"runsvdir"}, im.Argv[1:]...), args...)
-				if im.Name == "vigil" {
-					cmd.Args[0] = "vigil"
-				}
-				var stderr strings.Builder
-				cmd.Stderr = &stderr
-				cmd.Run()
 				want := "usage: runsvdir [-P] dir\n\n"
-				if code := cmd.ProcessState.ExitCode(); code != 1 || stderr.String() != want {
-					t.Errorf("runsvdir %q: got %d %q; want 1 %q", args, code, stderr.String(), want)
+				if code, stderr := im.RunNamed("runsvdir", args...); code != 1 || stderr != want {
+					t.Errorf("runsvdir %q: got %d %q; want 1 %q", args, code, stderr, want)
 				}
 			})
 		}

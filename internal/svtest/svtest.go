@@ -31,6 +31,21 @@ type Impl struct {
 	Env  []string // added to the environment of the supervisor
 }
 
+// RunNamed runs im with args to the end, called by its own name (argv[0]
+// "runsv" for Debian's; "vigil" then the applet for vigil's, as a user
+// types it), and returns the exit code and stderr.
+func (im Impl) RunNamed(name string, args ...string) (int, string) {
+	cmd := exec.Command(im.Argv[0])
+	cmd.Args = append(append([]string{name}, im.Argv[1:]...), args...)
+	if im.Name == "vigil" {
+		cmd.Args[0] = "vigil"
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Run()
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
 // Runsvs are vigil's runsv and Debian's.
 func Runsvs(t testing.TB) []Impl {
 	t.Helper()

@@ -189,15 +189,21 @@ func startInitNS(t *testing.T, o initOpts) *initNS {
 		r.status = r.cmd.ProcessState.Sys().(syscall.WaitStatus)
 		close(r.done)
 	}()
+	killAtCleanup(t, r.cmd, r.done)
+	return r
+}
+
+// killAtCleanup kills cmd when the test ends, unless done (closed once it
+// has been waited for) says it is gone already, and waits for it.
+func killAtCleanup(t *testing.T, cmd *exec.Cmd, done <-chan struct{}) {
 	t.Cleanup(func() {
 		select {
-		case <-r.done:
+		case <-done:
 		default:
-			r.cmd.Process.Kill()
-			<-r.done
+			cmd.Process.Kill()
+			<-done
 		}
 	})
-	return r
 }
 
 // pid is vigil's pid as seen from the test: the child of unshare. With a

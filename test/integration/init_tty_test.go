@@ -77,14 +77,7 @@ func startOnTTY(t *testing.T, stderr *os.File, env []string, argv ...string) *tt
 		}
 	}()
 	go func() { r.cmd.Wait(); close(r.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
+	killAtCleanup(t, r.cmd, r.done)
 	return r
 }
 
