@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,6 +44,9 @@ type Config struct {
 	// Pace is the minimum time between two starts of a process that keeps
 	// exiting at once; runit's is one second, the default.
 	Pace time.Duration
+	// Publish makes the loop publish a Snapshot after each change, for
+	// readers outside it (the HTTP endpoint). Off, nothing is built.
+	Publish bool
 	// Rescan is the safety-net period of the directory scan next to
 	// inotify; the default is one minute.
 	Rescan time.Duration
@@ -73,6 +77,9 @@ type Engine struct {
 	killTimer *time.Timer
 	done      chan struct{}
 	stopLoop  bool
+	changed   bool // something a Snapshot shows changed this turn
+
+	snap atomic.Pointer[Snapshot]
 }
 
 // New makes an engine; Run starts it.
@@ -230,6 +237,10 @@ func (e *Engine) Run() {
 // is written first, as runsv writes it, so a client that sees the service
 // running sees its logger running too.
 func (e *Engine) flush() {
+	if len(e.dirty) > 0 || e.changed {
+		e.changed = false
+		e.publish()
+	}
 	for _, r := range e.dirty {
 		r.flush()
 	}

@@ -44,6 +44,9 @@ type service struct {
 	errf  *os.File // stderr: Config.Stderr or Config.Output's
 	free  func()   // releases out and errf, if Config.Output made them
 
+	restarts uint64    // unasked exits of run
+	lastExit *ExitInfo // how run last ended
+
 	hook    *hookRun // a control/<c> script in flight
 	pending []byte   // main control bytes that wait for the hook
 	closed  bool
@@ -101,6 +104,7 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 		return nil, err
 	}
 	e.services[s] = struct{}{}
+	e.changed = true
 	// As runsv: the first status of both records, then the ok FIFOs, so
 	// that a client never finds a live supervisor without a status, and
 	// only then the processes, so that nothing is started for a service
@@ -183,6 +187,7 @@ func (s *service) close() {
 		s.free = nil
 	}
 	delete(s.e.services, s)
+	s.e.changed = true
 	if s.owner != nil {
 		s.owner.forget(s)
 	}
