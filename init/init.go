@@ -120,6 +120,12 @@ func (p *initProc) startServices() error {
 		Stderr:   p.stderr,
 		Messages: p.stderr,
 		Prog:     "vigil",
+		// Each service in its own session and group, as s6-supervise
+		// does: a service's `kill 0` (trap 'kill 0' EXIT) stays inside
+		// it instead of stopping the whole container, and what a crashed
+		// run leaves behind is stopped with it.
+		Setsid:    true,
+		Leftovers: true,
 	}
 	if p.opts.Prefix {
 		p.prefix = newPrefixer(p.stdout, p.stderr)

@@ -199,7 +199,7 @@ func (p *initProc) beginShutdown(sig os.Signal) {
 		p.main.Signal(unix.SIGCONT)
 	}
 	if p.engine != nil {
-		p.engine.Shutdown(p.opts.Grace)
+		p.engine.Shutdown(p.killAt)
 	}
 	p.termOrphans()
 }

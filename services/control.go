@@ -3,6 +3,7 @@ package services
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -53,6 +54,17 @@ func (s *service) readControl(r *record) {
 
 // command is runsv's ctrl(): what one control byte does to a record.
 func (s *service) command(r *record, c byte) {
+	if s.exiting && strings.IndexByte("udox", c) >= 0 {
+		// Too late to change what either record wants: the logger is
+		// already draining a pipe that no run will write to again. As
+		// runsvdir restarts a runsv that exited, the scan supervises the
+		// directory afresh, logger and all; a want asked for meanwhile
+		// is kept for that new start.
+		if !r.isLog && c != 'x' && s.owner != nil {
+			s.owner.after[s.key] = c
+		}
+		return
+	}
 	running := r.proc != nil && r.st.State == supervise.Run
 	switch c {
 	case 'u':

@@ -41,15 +41,18 @@ type Config struct {
 	Prog string
 	// Setsid puts each service in its own session (runsvdir -P).
 	Setsid bool
+	// Leftovers, with Setsid, sends TERM and CONT to what is left of a
+	// process's group when the process ends, and KILL with the rest at
+	// the end of the grace period: a crashed run's background children do
+	// not live on as orphans. Init mode sets it; runit's runsvdir -P
+	// leaves them.
+	Leftovers bool
 	// Pace is the minimum time between two starts of a process that keeps
 	// exiting at once; runit's is one second, the default.
 	Pace time.Duration
 	// Publish makes the loop publish a Snapshot after each change, for
 	// readers outside it (the HTTP endpoint). Off, nothing is built.
 	Publish bool
-	// Rescan is the safety-net period of the directory scan next to
-	// inotify; the default is one minute.
-	Rescan time.Duration
 }
 
 // Engine supervises services.
@@ -71,13 +74,12 @@ type Engine struct {
 	noInotify bool // inotify could not be had: scan every second instead
 	watches   map[int32]*watchDir
 
-	shutting  bool
-	killed    bool
-	grace     time.Duration
-	killTimer *time.Timer
-	done      chan struct{}
-	stopLoop  bool
-	changed   bool // something a Snapshot shows changed this turn
+	shutting bool
+	killed   bool
+	deadline time.Time // of the shutdown's grace period; zero: none
+	done     chan struct{}
+	stopLoop bool
+	changed  bool // something a Snapshot shows changed this turn
 
 	snap atomic.Pointer[Snapshot]
 }
@@ -104,9 +106,6 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Pace == 0 {
 		cfg.Pace = time.Second
-	}
-	if cfg.Rescan == 0 {
-		cfg.Rescan = time.Minute
 	}
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -270,21 +269,7 @@ func (e *Engine) checkFinished() {
 		return
 	}
 	if e.shutting || len(e.dirs) == 0 {
-		if e.killTimer != nil {
-			e.killTimer.Stop()
-		}
 		e.stopLoop = true
-	}
-}
-
-// Call runs fn on the loop goroutine and waits for it, for a consistent
-// look at the engine (the tests use it).
-func (e *Engine) Call(fn func()) {
-	ran := make(chan struct{})
-	e.post(func() { fn(); e.flush(); close(ran) })
-	select {
-	case <-ran:
-	case <-e.done:
 	}
 }
 

@@ -46,7 +46,9 @@ func engine(t *testing.T, cfg services.Config) *services.Engine {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		e.Shutdown(time.Second)
+		e.Shutdown(time.Now().Add(time.Second))
+		kill := time.AfterFunc(time.Second, e.KillAll)
+		defer kill.Stop()
 		select {
 		case <-e.Done():
 		case <-time.After(10 * time.Second):
@@ -171,7 +173,7 @@ func TestPauseAnswersAndShutdown(t *testing.T) {
 		t.Errorf("starts = %q; want one start, the pace is an hour", b)
 	}
 	t0 := time.Now()
-	e.Shutdown(0)
+	e.Shutdown(time.Time{})
 	select {
 	case <-e.Done():
 	case <-time.After(5 * time.Second):

@@ -2,6 +2,7 @@ package services
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,13 @@ func ParseGrace(s string) (time.Duration, error) {
 		return DefaultGrace, nil
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 {
-		return time.Duration(f * float64(time.Second)), nil
+		// float64(math.MaxInt64) rounds up to 2^63, so a product equal
+		// to it already overflows: "inf" and "1e10" would wrap negative
+		// and turn the grace period into an immediate KILL.
+		if ns := f * float64(time.Second); ns < float64(math.MaxInt64) {
+			return time.Duration(ns), nil
+		}
+		return 0, fmt.Errorf("too long: %q (at most %v)", s, time.Duration(math.MaxInt64).Truncate(time.Second))
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {

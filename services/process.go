@@ -51,7 +51,8 @@ func (s *service) checkExit() {
 		s.close()
 		return
 	}
-	if s.log.st.Want != supervise.WantExit {
+	if !s.exiting {
+		s.exiting = true
 		s.log.st.Want = supervise.WantExit
 		s.log.write(false)
 		s.closePipe()
@@ -163,6 +164,12 @@ func (s *service) exited(r *record, x reaper.Exit) {
 	if r.proc != nil {
 		r.proc.Release()
 		r.proc = nil
+	}
+	if s.e.cfg.Setsid && s.e.cfg.Leftovers && x.Pid > 0 {
+		// The group outlives its leader only while a member lives, so the
+		// id cannot have been reused by anyone else's group yet.
+		unix.Kill(-x.Pid, unix.SIGTERM)
+		unix.Kill(-x.Pid, unix.SIGCONT)
 	}
 	r.st.Pid = 0
 	r.st.Term = false

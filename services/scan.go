@@ -22,9 +22,12 @@ type watchDir struct {
 	// parent watches the directory that holds path, so that a path that
 	// is a symlink switched to another target (runsvchdir's way) is seen
 	// at once, not at the next scan.
-	parent  int32
-	key     fileKey
-	byKey   map[fileKey]*service
+	parent int32
+	key    fileKey
+	byKey  map[fileKey]*service
+	// after holds the want command ('u', 'd' or 'o') given to a service
+	// while it was exiting, for the service that replaces it.
+	after   map[fileKey]byte
 	retry   *time.Timer
 	timer   *time.Timer
 	trouble string // why the directory itself cannot be read, once said
@@ -43,8 +46,7 @@ const parentMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.I
 
 // Watch supervises every service in dir, now and as entries come and go.
 // inotify reports changes within milliseconds, dir being switched to
-// another target included; a scan every Config.Rescan catches what it
-// cannot see.
+// another target included; without it dir is scanned every second.
 //
 // Like runsvdir, it waits for a directory that does not exist yet: it says
 // so once and looks again every second.
@@ -65,7 +67,7 @@ func (e *Engine) Watch(dir string) error {
 			e.inotify = fd
 		}
 	}
-	d := &watchDir{path: dir, wd: -1, parent: -1, byKey: make(map[fileKey]*service)}
+	d := &watchDir{path: dir, wd: -1, parent: -1, byKey: make(map[fileKey]*service), after: make(map[fileKey]byte)}
 	if e.inotify >= 0 {
 		if wd, err := unix.InotifyAddWatch(e.inotify, filepath.Dir(dir), parentMask); err == nil {
 			d.parent = int32(wd)
@@ -74,27 +76,24 @@ func (e *Engine) Watch(dir string) error {
 	e.dirs = append(e.dirs, d)
 	e.checkDir(d)
 	e.scan(d)
-	var tick func()
-	tick = func() {
-		e.post(func() {
-			e.checkDir(d)
-			e.scan(d)
-			if !e.shutting {
-				d.timer = time.AfterFunc(d.period(e), tick)
-			}
-		})
-	}
-	d.timer = time.AfterFunc(d.period(e), tick)
 	return nil
 }
 
-// period is how often d is scanned besides inotify's reports: rarely as a
-// safety net, every second when inotify does not watch it.
-func (d *watchDir) period(e *Engine) time.Duration {
-	if d.wd < 0 {
-		return time.Second
+// poll scans d every second for as long as inotify does not watch it (no
+// inotify, a directory not there yet or just replaced). While inotify
+// watches, nothing is scheduled: an idle engine sleeps, and a lost event
+// (a queue overflow) still ends in a full rescan.
+func (d *watchDir) poll(e *Engine) {
+	if d.wd >= 0 || d.timer != nil || e.shutting {
+		return
 	}
-	return e.cfg.Rescan
+	d.timer = time.AfterFunc(time.Second, func() {
+		e.post(func() {
+			d.timer = nil
+			e.checkDir(d)
+			e.scan(d)
+		})
+	})
 }
 
 func (d *watchDir) watch(e *Engine) {
@@ -177,6 +176,7 @@ func (e *Engine) scan(d *watchDir) {
 	if e.shutting {
 		return
 	}
+	defer d.poll(e)
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
 		if msg := "unable to read directory: " + errstr.Of(err); msg != d.trouble {
@@ -234,6 +234,7 @@ func (e *Engine) scan(d *watchDir) {
 		name, ok := seen[key]
 		if !ok {
 			delete(d.byKey, key)
+			delete(d.after, key)
 			s.owner = nil
 			s.exit()
 			continue

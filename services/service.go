@@ -49,6 +49,9 @@ type service struct {
 
 	hook    *hookRun // a control/<c> script in flight
 	pending []byte   // main control bytes that wait for the hook
+	// exiting: after 'x' run is down and the logger drains the closed
+	// pipe; the service only waits for the logger to end.
+	exiting bool
 	closed  bool
 }
 
@@ -84,6 +87,16 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 	s.main.st = supervise.Status{Since: now, Want: supervise.WantUp}
 	if _, err := os.Stat(filepath.Join(dir, "down")); err == nil {
 		s.main.st.Want = supervise.WantDown
+	}
+	if owner != nil {
+		if c, ok := owner.after[key]; ok {
+			delete(owner.after, key)
+			s.main.st.Want = supervise.WantUp
+			if c != 'u' {
+				s.main.st.Want = supervise.WantDown
+			}
+			s.main.once = c == 'o'
+		}
 	}
 	logDir := filepath.Join(dir, "log")
 	if st, err := os.Stat(logDir); err == nil {

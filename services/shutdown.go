@@ -7,29 +7,32 @@ import (
 
 // Shutdown stops every service: 'x' to each (TERM, then CONT, with the
 // control/t and control/x or control/d hooks), each logger once its service
-// is down and its pipe drained, and KILL to whatever is left after grace.
-// A grace of zero never kills: runsv waits for its service as long as it
-// takes. Run returns when everything is gone; Shutdown does not wait.
-func (e *Engine) Shutdown(grace time.Duration) {
+// is down and its pipe drained. Run returns when everything is gone;
+// Shutdown does not wait.
+//
+// deadline is the end of the grace period, zero for none (runsv waits for
+// its service as long as it takes). The caller owns it: it calls KillAll
+// when it comes, because it has more to kill than the engine knows of
+// (init's main command, orphans). The engine uses it only to bound what it
+// schedules itself.
+func (e *Engine) Shutdown(deadline time.Time) {
 	e.post(func() {
 		if e.shutting {
 			return
 		}
 		e.shutting = true
+		e.deadline = deadline
 		for _, d := range e.dirs {
 			d.close(e)
 		}
 		for s := range e.services {
 			s.exit()
 		}
-		if grace > 0 {
-			e.killTimer = time.AfterFunc(grace, func() { e.post(e.killAll) })
-		}
 	})
 }
 
-// KillAll sends KILL to every process of every service now, as at the end
-// of the grace period.
+// KillAll sends KILL to every process of every service now: the end of
+// the grace period.
 func (e *Engine) KillAll() { e.post(e.killAll) }
 
 func (e *Engine) killAll() {
@@ -38,6 +41,9 @@ func (e *Engine) killAll() {
 		for _, r := range s.records() {
 			if r.proc != nil {
 				r.proc.Signal(syscall.SIGKILL)
+				if e.cfg.Setsid && e.cfg.Leftovers {
+					syscall.Kill(-r.proc.Pid, syscall.SIGKILL)
+				}
 			}
 		}
 		if s.hook != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -44,7 +45,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if sig == unix.SIGCHLD {
 				rp.Reap()
 			} else {
-				e.Shutdown(0) // TERM is 'x': wait for the service, however long
+				e.Shutdown(time.Time{}) // TERM is 'x': wait for the service, however long
 			}
 		case <-e.Done():
 			return 0

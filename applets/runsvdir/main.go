@@ -91,6 +91,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	go e.Run()
 	code := 0
+	// The one timer of the grace period, armed by the first TERM or HUP.
+	var killTimer <-chan time.Time
+	var deadline time.Time // zero: a grace of 0 never kills
+	stop := func() {
+		if killTimer == nil && grace > 0 {
+			deadline = time.Now().Add(grace)
+			killTimer = time.After(grace)
+		}
+		e.Shutdown(deadline)
+	}
 	for {
 		select {
 		case sig := <-sigc:
@@ -102,10 +112,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				markRescan(dir)
 			case unix.SIGHUP:
 				code = 111
-				e.Shutdown(grace)
+				stop()
 			case unix.SIGTERM, unix.SIGINT:
-				e.Shutdown(grace)
+				stop()
 			}
+		case <-killTimer:
+			e.KillAll()
 		case <-e.Done():
 			return code
 		}
