@@ -46,10 +46,10 @@ func (s *service) readControl(r *record) {
 				break
 			}
 			s.command(r, c)
-			s.step()
+			s.advance()
 		}
 	}
-	s.step()
+	s.advance()
 }
 
 // command is runsv's ctrl(): what one control byte does to a record.
@@ -71,11 +71,18 @@ func (s *service) command(r *record, c byte) {
 		r.st.Want = supervise.WantUp
 		r.once = false
 		r.write(false)
+		if !r.isLog {
+			s.stopPending = false
+			s.clearFailed()
+			s.e.wantUp(s)
+		}
 	case 'd':
 		r.st.Want = supervise.WantDown
 		r.once = false
 		r.write(false)
-		if running {
+		if !r.isLog {
+			s.stopWhenFree()
+		} else if running {
 			s.stop(r)
 		}
 	case 'o':
@@ -83,6 +90,10 @@ func (s *service) command(r *record, c byte) {
 		r.write(false)
 		if r.st.State == supervise.Down && r.proc == nil {
 			r.once = true
+			if !r.isLog {
+				s.clearFailed()
+				s.e.wantUp(s)
+			}
 		}
 	case 'x':
 		if r.isLog {
@@ -91,9 +102,7 @@ func (s *service) command(r *record, c byte) {
 		r.st.Want = supervise.WantExit
 		r.once = false
 		r.write(false)
-		if running {
-			s.stop(r)
-		}
+		s.stopWhenFree()
 	case 't':
 		if running {
 			s.stop(r)
@@ -102,6 +111,9 @@ func (s *service) command(r *record, c byte) {
 		// runsv leaves a finish script alone on 'k'; vigil kills it too,
 		// so that sv can always bound a stuck finish.
 		if r.proc != nil {
+			if !r.isLog {
+				s.asked = true
+			}
 			s.signalUnlessHook(r, 'k', running, syscall.SIGKILL, nil)
 		}
 	case 'p':
@@ -141,7 +153,7 @@ func (s *service) signalUnlessHook(r *record, c byte, running bool, sig syscall.
 	}
 	send := func(handled bool) {
 		if !handled && r.proc != nil {
-			r.proc.Signal(sig)
+			s.signal(r, sig)
 		}
 		if after != nil {
 			after()
@@ -154,8 +166,27 @@ func (s *service) signalUnlessHook(r *record, c byte, running bool, sig syscall.
 	s.withHook(c, send)
 }
 
-// stop is runsv's stopservice: TERM unless control/t handles it, then, for
-// down and exit, CONT and the control/d or control/x hook.
+// stopWhenFree stops run for 'd' or 'x' once nothing that depends on the
+// service runs any more: its dependents are asked down first, and the
+// stop waits for them (advance carries it out). A service that nothing
+// depends on stops at once, as runsv stops it.
+func (s *service) stopWhenFree() {
+	s.e.wantDown(s)
+	if !s.phase.runs() || s.phase == phFinishing {
+		return
+	}
+	if s.dependentsRun() {
+		s.stopPending = true
+		return
+	}
+	if s.main.proc != nil && s.main.st.State == supervise.Run {
+		s.stop(&s.main)
+	}
+}
+
+// stop is runsv's stopservice: TERM (or down-signal) unless control/t
+// handles it, then, for down and exit, CONT and the control/d or
+// control/x hook; timeout-kill, if set, KILLs what outlives it.
 func (s *service) stop(r *record) {
 	if r.isLog {
 		if r.proc != nil {
@@ -168,11 +199,21 @@ func (s *service) stop(r *record) {
 		}
 		return
 	}
+	s.asked = true
 	s.withHook('t', func(handled bool) {
 		if !handled && r.proc != nil {
-			r.proc.Signal(syscall.SIGTERM)
+			sig := syscall.SIGTERM
+			if s.pol.downSignal != 0 {
+				sig = s.pol.downSignal
+			}
+			s.signal(r, sig)
 			r.st.Term = true
 			r.write(false)
+			if s.phase == phRunning || s.phase == phReady {
+				s.setPhase(phStopping)
+			}
+			s.armKillTimer()
+			s.e.eventf(s, 2, "", "stopping (%s)", signalName(sig))
 		}
 		var after byte
 		switch r.st.Want {
@@ -187,7 +228,7 @@ func (s *service) stop(r *record) {
 			return
 		}
 		if r.proc != nil {
-			r.proc.Signal(syscall.SIGCONT)
+			s.signal(r, syscall.SIGCONT)
 		}
 		s.withHook(after, func(bool) {})
 	})
@@ -252,11 +293,11 @@ func (s *service) hookDone(h *hookRun, x reaper.Exit) {
 		c := s.pending[0]
 		s.pending = s.pending[1:]
 		s.command(&s.main, c)
-		s.step()
+		s.advance()
 	}
 	if s.hook == nil && !s.closed {
 		s.e.pollEnable(s.main.sup.Control, true)
 		s.readControl(&s.main)
 	}
-	s.step()
+	s.advance()
 }

@@ -50,6 +50,16 @@ type Config struct {
 	// Pace is the minimum time between two starts of a process that keeps
 	// exiting at once; runit's is one second, the default.
 	Pace time.Duration
+	// Verbosity says which event lines (exits, restarts, give-ups) the
+	// engine prints: 0 none (runit's applets), 1 failures, 2 also starts
+	// and asked-for stops.
+	Verbosity int
+	// OnEssential hears of an essential service that ended unasked; init
+	// shuts the container down with its code.
+	OnEssential func(Ended)
+	// Clock, if set, is the engine's time (tests of once-a-minute
+	// summaries); nil is time.Now.
+	Clock func() time.Time
 	// Publish makes the loop publish a Snapshot after each change, for
 	// readers outside it (the HTTP endpoint). Off, nothing is built.
 	Publish bool
@@ -82,6 +92,13 @@ type Engine struct {
 	changed  bool // something a Snapshot shows changed this turn
 
 	snap atomic.Pointer[Snapshot]
+
+	handlers     map[int]func()      // other polled fds: readiness sources
+	byName       map[string]*service // the dependency graph's nodes
+	rdeps        map[string][]*service
+	woken        []*service // to advance before the turn ends
+	graphChanged bool
+	cyclesSaid   map[string]bool
 }
 
 // New makes an engine; Run starts it.
@@ -117,14 +134,18 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("unable to create eventfd: %w", err)
 	}
 	e := &Engine{
-		cfg:      cfg,
-		epfd:     epfd,
-		wakefd:   wakefd,
-		inotify:  -1,
-		fds:      make(map[int]*record),
-		services: make(map[*service]struct{}),
-		watches:  make(map[int32]*watchDir),
-		done:     make(chan struct{}),
+		cfg:        cfg,
+		epfd:       epfd,
+		wakefd:     wakefd,
+		inotify:    -1,
+		fds:        make(map[int]*record),
+		services:   make(map[*service]struct{}),
+		watches:    make(map[int32]*watchDir),
+		handlers:   make(map[int]func()),
+		byName:     make(map[string]*service),
+		rdeps:      make(map[string][]*service),
+		cyclesSaid: make(map[string]bool),
+		done:       make(chan struct{}),
 	}
 	if err := e.poll(wakefd); err != nil {
 		unix.Close(wakefd)
@@ -213,6 +234,8 @@ func (e *Engine) Run() {
 			default:
 				if r := e.fds[fd]; r != nil {
 					r.svc.readControl(r)
+				} else if h := e.handlers[fd]; h != nil {
+					h()
 				}
 			}
 		}
@@ -236,6 +259,7 @@ func (e *Engine) Run() {
 // is written first, as runsv writes it, so a client that sees the service
 // running sees its logger running too.
 func (e *Engine) flush() {
+	e.settle()
 	if len(e.dirty) > 0 || e.changed {
 		e.changed = false
 		e.publish()
@@ -280,12 +304,15 @@ func (e *Engine) warnf(name, format string, args ...any) {
 // startFailed reports a run, finish or log run that could not be started.
 // runsv's words are its child's, which exits 111 on "fatal: unable to
 // start"; the service itself carries on, so init mode calls it a warning.
-func (e *Engine) startFailed(name, what string, err error) {
-	kind := "fatal: "
-	if e.cfg.Prog == "vigil" {
-		kind = "warning: "
+func (e *Engine) startFailed(s *service, what string, err error) {
+	if e.cfg.Prog != "vigil" {
+		e.message(s.name, "fatal: ", "unable to start %s: %s", what, errstr.Of(err))
+		return
 	}
-	e.message(name, kind, "unable to start %s: %s", what, errstr.Of(err))
+	// In init mode it is one line, then a summary at most once a minute,
+	// however often the restart pace tries again.
+	msg := fmt.Sprintf("warning: unable to start %s: %s", what, errstr.Of(err))
+	e.eventf(s, 0, msg, "%s", msg)
 }
 
 // message writes one line about a service, in runsv's form ("runsv web:

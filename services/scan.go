@@ -280,7 +280,7 @@ func (s *service) exit() {
 		return
 	}
 	s.command(&s.main, 'x')
-	s.step()
+	s.advance()
 }
 
 func (e *Engine) dirWarnf(dir, format string, args ...any) {

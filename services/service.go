@@ -44,6 +44,31 @@ type service struct {
 	errf  *os.File // stderr: Config.Stderr or Config.Output's
 	free  func()   // releases out and errf, if Config.Output made them
 
+	// The phase machine (state.go) and what it keeps.
+	phase        phase
+	pol          policy // the opt-in files, read when the service is added
+	readyAt      time.Time
+	rd           *readiness // run's readiness source while it runs
+	waiting      []string   // dependencies not ready, while in phWaiting
+	stopPending  bool       // 'd' or 'x' waits for dependents to stop
+	asked        bool       // run was told to stop: its exit is no failure
+	unasked      bool       // run's last exit was by itself, wanted up
+	exitStatus   unix.WaitStatus
+	ran          time.Duration // how long run's last process ran
+	delay        time.Duration // restart-backoff's current delay
+	exits        []time.Time   // unasked exits within restart-limit's window
+	failed       bool
+	killTimer    *time.Timer // timeout-kill
+	extDirty     bool        // supervise/vigil is behind
+	noted        map[string]bool
+	rep          repeats       // the event lines said, for their summaries
+	sock         *notifySocket // notification-socket, once opened
+	notifyStatus string        // the last STATUS= it was sent
+	sick         bool          // liveness checks failed
+	oomKilled    bool          // run's last KILL came from the OOM killer
+	oomKills     uint64
+	execFailed   bool // run could not be started: its 111 is no exit to report
+
 	restarts uint64    // unasked exits of run
 	lastExit *ExitInfo // how run last ended
 
@@ -82,6 +107,11 @@ func (e *Engine) Add(dir, name string) error {
 
 func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, error) {
 	s := &service{e: e, name: name, dir: dir, key: key, owner: owner}
+	pol, errs := readPolicy(dir)
+	s.pol = pol
+	for _, err := range errs {
+		e.warnf(name, "%s", errstr.Describe(err))
+	}
 	s.main = record{svc: s, dir: dir}
 	now := time.Now()
 	s.main.st = supervise.Status{Since: now, Want: supervise.WantUp}
@@ -118,6 +148,7 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 	}
 	e.services[s] = struct{}{}
 	e.changed = true
+	e.link(s)
 	// As runsv: the first status of both records, then the ok FIFOs, so
 	// that a client never finds a live supervisor without a status, and
 	// only then the processes, so that nothing is started for a service
@@ -133,7 +164,7 @@ func (e *Engine) add(dir, name string, key fileKey, owner *watchDir) (*service, 
 			return nil, err
 		}
 	}
-	s.step()
+	s.advance()
 	return s, nil
 }
 
@@ -201,6 +232,10 @@ func (s *service) close() {
 	}
 	delete(s.e.services, s)
 	s.e.changed = true
+	s.stopReadiness()
+	s.stopKillTimer()
+	s.closeSocket()
+	s.e.unlink(s)
 	if s.owner != nil {
 		s.owner.forget(s)
 	}
@@ -234,6 +269,9 @@ func (r *record) label() string {
 // the turn made: stopping a service changes its status three or four times
 // in a row, and each write is three file replacements.
 func (r *record) write(withPid bool) {
+	if !r.isLog {
+		r.svc.extDirty = true
+	}
 	if !r.dirty {
 		r.dirty = true
 		r.svc.e.dirty = append(r.svc.e.dirty, r)
@@ -254,13 +292,42 @@ func (r *record) flush() {
 	if err := r.sup.Write(r.st, withPid); err != nil {
 		r.svc.e.warnf(r.label(), "%s", errstr.Describe(err))
 	}
+	if !r.isLog {
+		r.svc.flushExtended()
+	}
+}
+
+// flushExtended writes supervise/vigil for a service that uses vigil's
+// opt-in files; other services never get one.
+func (s *service) flushExtended() {
+	if !s.extDirty || !s.pol.extended() || s.main.sup == nil {
+		return
+	}
+	s.extDirty = false
+	x := supervise.Extended{
+		Pid:       s.main.st.Pid,
+		Notify:    s.pol.readySource(),
+		Ready:     s.readyAt,
+		Failed:    s.failed,
+		Unhealthy: s.unhealthy(),
+		Waiting:   s.waiting,
+		Restarts:  s.restarts,
+	}
+	if s.phase != phReady {
+		x.Ready = time.Time{}
+	}
+	if err := s.main.sup.WriteExtended(x); err != nil {
+		s.e.warnf(s.name, "%s", errstr.Describe(err))
+	}
 }
 
 // rename follows the service directory when it is renamed under its
 // watched directory: runsv keeps its cwd, so vigil updates its paths.
 func (s *service) rename(dir, name string) {
 	old := s.dir
+	s.e.unlink(s)
 	s.dir, s.name = dir, name
+	s.e.link(s)
 	s.main.dir = dir
 	if s.log != nil {
 		s.log.dir = filepath.Join(dir, "log")

@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -105,11 +106,14 @@ func (s *service) state() ServiceState {
 		Want:     wantWord(m),
 		Pid:      m.st.Pid,
 		Since:    m.st.Since,
-		Healthy:  true,
+		Healthy:  !s.sick,
 		Restarts: s.restarts,
+		Failed:   s.failed,
+		Waiting:  slices.Clone(s.waiting),
+		OOMKills: s.oomKills,
 	}
-	if m.proc != nil && m.st.State.String() == "run" {
-		st.Ready, st.ReadySince = true, m.st.Since
+	if s.phase == phReady {
+		st.Ready, st.ReadySince = true, s.readyAt
 	}
 	if s.lastExit != nil {
 		x := *s.lastExit
