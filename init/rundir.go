@@ -115,7 +115,9 @@ func canHoldSupervise(svcDir string) error {
 func canMake(dir, top string) error {
 	for d := dir; ; d = filepath.Dir(d) {
 		st, err := os.Stat(d)
-		if err != nil && (!errors.Is(err, os.ErrNotExist) || d == filepath.Dir(d)) {
+		// Under a file, stat says ENOTDIR: that file is found going up.
+		missing := errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR)
+		if err != nil && (!missing || d == filepath.Dir(d)) {
 			return fmt.Errorf("%s cannot be created (%s: %s)", dir, d, errstr.Of(err))
 		}
 		if err != nil {
