@@ -1,6 +1,9 @@
 # vigil: a container init and runit's tools in one static binary.
 GO      ?= go
 BIN     := bin/vigil
+# What `vigil -V` prints: the commit, and -dirty for uncommitted changes.
+# Without git the go command's build information is used instead.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 export CGO_ENABLED := 0
 
 .PHONY: all build test race peers bench run image clean
@@ -8,7 +11,7 @@ export CGO_ENABLED := 0
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags "-s -w" -o $(BIN) ./cmd/vigil
+	$(GO) build -trimpath -ldflags "-s -w -X github.com/vigil-init/vigil/init.Version=$(VERSION)" -o $(BIN) ./cmd/vigil
 
 # Debian's runit, busybox, tini and dumb-init, unpacked into .cache/peers.
 peers:

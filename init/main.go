@@ -63,7 +63,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err == errVersion {
-		fmt.Fprintln(stdout, "vigil", Version)
+		fmt.Fprintln(stdout, "vigil", version())
 		return 0
 	}
 	if err != nil {
@@ -79,6 +79,3 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return run(opts, sigc, in, out, errf)
 }
-
-// Version is set at build time with -ldflags "-X ...pid1.Version=...".
-var Version = "dev"

@@ -10,13 +10,14 @@ import (
 	"github.com/vigil-init/vigil/services"
 )
 
-const usage = `usage: vigil [-pqvV] [-g grace] [-s svdir] [-i initdir] [--] [command [arg...]]
+const usage = `usage: vigil [-hpqvV] [-g grace] [-s svdir] [-i initdir] [-e code]... [--] [command [arg...]]
   -g grace    time services get between TERM and KILL at shutdown (VIGIL_GRACE, 7s)
   -s svdir    directory of services to supervise (SVDIR, /etc/service)
   -i initdir  start-up scripts run in order before services (VIGIL_INIT_DIR, /etc/vigil/init.d)
+  -e code     exit 0 when the main command exits with code; repeatable (VIGIL_EXIT_ZERO="143 130")
   -p          prefix each line services write to the console with their name (VIGIL_PREFIX=1)
   -q          only errors (VIGIL_VERBOSITY=0); -v more, up to -vv (2, 3)
-  -V          print the version
+  -V          print the version (also --version); -h this help (also --help)
 called as runsvdir, runsv, sv, svc, svok, svlogd, chpst, envdir, envuidgid,
 setuidgid, softlimit, setlock or pgrphack (or as "vigil NAME ..."), it is that tool.
 `
@@ -31,6 +32,7 @@ type Options struct {
 	Prefix       bool
 	Verbosity    int
 	InitContinue bool     // a failing start-up script does not stop the container
+	ExitZero     []int    // the main command's codes that count as 0 (-e)
 	Command      []string // the main command, if any
 }
 
@@ -72,6 +74,15 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 		}
 		o.Verbosity = n
 	}
+	if v := getenv("VIGIL_EXIT_ZERO"); v != "" {
+		codes, err := parseExitCodes(v)
+		if err != nil {
+			return o, fmt.Errorf("VIGIL_EXIT_ZERO: %w", err)
+		}
+		o.ExitZero = codes
+	}
+	// -e replaces VIGIL_EXIT_ZERO, as every flag overrides its variable.
+	var exitZero []int
 	// The long forms every init answers to, alone.
 	if len(args) == 1 {
 		switch args[0] {
@@ -82,7 +93,7 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 		}
 	}
 	// Only "--" itself ends the options; "--foo" is an unknown option '-'.
-	g := getopt.Getopt{Args: args, Opts: "hVpqvg:s:i:", DashDashOnly: true}
+	g := getopt.Getopt{Args: args, Opts: "hVpqvg:s:i:e:", DashDashOnly: true}
 	for g.Next() {
 		switch g.Opt {
 		case 'h':
@@ -105,6 +116,12 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 			o.SvDir = g.Arg
 		case 'i':
 			o.InitDir = g.Arg
+		case 'e':
+			n, err := parseExitCode(g.Arg)
+			if err != nil {
+				return o, fmt.Errorf("-e: %w", err)
+			}
+			exitZero = append(exitZero, n)
 		}
 	}
 	var e *getopt.Error
@@ -113,6 +130,9 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 			return o, fmt.Errorf("option -%c needs a value", e.Opt)
 		}
 		return o, fmt.Errorf("unknown option -%c", e.Opt)
+	}
+	if exitZero != nil {
+		o.ExitZero = exitZero
 	}
 	o.Command = g.Rest()
 	return o, nil
