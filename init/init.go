@@ -32,6 +32,8 @@ type initProc struct {
 	main    *os.Process
 	mainTTY bool
 	exits   chan reaper.Exit // the main command's exit
+	ended   chan services.Ended
+	endedBy *services.Ended // the essential service that ends the container
 
 	code     int  // exit code so far
 	mainDone bool // the main command has exited (or never ran)
@@ -47,6 +49,7 @@ func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int 
 		self:     os.Getpid(),
 		rp:       reaper.New(),
 		exits:    make(chan reaper.Exit, 4),
+		ended:    make(chan services.Ended, 1),
 		mainDone: len(opts.Command) == 0,
 	}
 	p.rp.OnOrphan = func(e reaper.Exit) { p.debugf("reaped orphan %d (status %d)", e.Pid, e.Code()) }
@@ -82,6 +85,7 @@ func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int 
 	if err := p.startServices(); err != nil {
 		p.errorf("%v", err)
 		p.code = 111
+		p.mainDone = true // the main command is not started
 		p.beginShutdown(nil)
 		return p.loop()
 	}
@@ -107,6 +111,9 @@ func (p *initProc) startServices() error {
 		}
 		return nil
 	}
+	if err := p.checkSupervisable(); err != nil {
+		return err
+	}
 	devnull, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
 	if err != nil {
 		devnull = p.stdin
@@ -126,6 +133,15 @@ func (p *initProc) startServices() error {
 		// run leaves behind is stopped with it.
 		Setsid:    true,
 		Leftovers: true,
+		// Exits and give-ups at the default verbosity, starts and
+		// asked-for stops at -vv.
+		Verbosity: min(p.opts.Verbosity, 1) + p.opts.Verbosity/3,
+		OnEssential: func(x services.Ended) {
+			select {
+			case p.ended <- x:
+			default: // the first one ends the container
+			}
+		},
 	}
 	if p.opts.Prefix {
 		p.prefix = newPrefixer(p.stdout, p.stderr)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-init/vigil/internal/errstr"
 	"github.com/vigil-init/vigil/reaper"
+	"github.com/vigil-init/vigil/services"
 )
 
 // afterKill is how long init waits, once everything got KILL, for the
@@ -45,6 +46,8 @@ func (p *initProc) loop() int {
 			p.onSignal(sig)
 		case x := <-p.exits:
 			p.mainExited(x)
+		case x := <-p.ended:
+			p.essentialEnded(x)
 		case <-engineDone:
 			engineDone = nil
 		case <-killTimer:
@@ -174,13 +177,27 @@ func (p *initProc) takeTerminal() {
 func (p *initProc) mainExited(x reaper.Exit) {
 	p.main.Release()
 	p.mainDone = true
-	p.code = x.Code()
-	p.infof("main command exited with %d", p.code)
+	code := x.Code()
+	p.infof("main command exited with %d", code)
+	if p.endedBy == nil {
+		p.code = p.mainExitCode(code)
+	}
 	if p.mainTTY {
 		// Take the terminal back, so nothing left in the background is
 		// stopped for touching it while services shut down.
 		p.takeTerminal()
 	}
+	p.beginShutdown(nil)
+}
+
+// essentialEnded stops the container for an essential service that ended
+// by itself: its code is the container's, whatever the main command's.
+func (p *initProc) essentialEnded(x services.Ended) {
+	if p.endedBy != nil || p.stopping {
+		return
+	}
+	p.endedBy = &x
+	p.code = x.Code
 	p.beginShutdown(nil)
 }
 
@@ -221,6 +238,7 @@ func (p *initProc) termOrphans() {
 // killEverything ends the grace period.
 func (p *initProc) killEverything() {
 	if p.main != nil && !p.mainDone {
+		p.warnf("grace period over: killing the main command (pid %d)", p.main.Pid)
 		p.main.Signal(unix.SIGKILL)
 	}
 	if p.engine != nil {

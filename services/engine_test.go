@@ -53,6 +53,11 @@ func engine(t *testing.T, cfg services.Config) *services.Engine {
 		case <-e.Done():
 		case <-time.After(10 * time.Second):
 			t.Error("the engine did not stop within 10s of Shutdown")
+			if snap := e.Snapshot(); snap != nil {
+				for _, st := range snap.Services {
+					t.Logf("left: %+v log %+v", st, st.Log)
+				}
+			}
 		}
 		signal.Stop(sigc)
 		close(stop)

@@ -65,10 +65,13 @@ func TestExitThenCommands(t *testing.T) {
 						return err == nil && lerr == nil && st.State == supervise.Down && ls.Want == supervise.WantDown && ls.Pid != 0
 					})
 				case "gone":
+					// The old logger lingers until released; the fresh
+					// supervisor starts a logger of its own.
+					ls, _ := supervise.ReadStatus(logSup)
 					os.WriteFile(release, nil, 0o644)
 					testenv.WaitFor(t, 20*time.Second, "a fresh supervisor for s", func() bool {
-						st, err := supervise.ReadStatus(sup)
-						return err == nil && supervise.Alive(sup) == nil && st.Pid != first && st.Pid != 0 || err == nil && st.Want == supervise.WantDown && st.Pid == 0 && supervise.Alive(sup) == nil && alive(logSup)
+						nls, err := supervise.ReadStatus(logSup)
+						return err == nil && alive(sup) && nls.Pid != 0 && nls.Pid != ls.Pid && nls.Want == supervise.WantUp
 					})
 					os.Remove(release)
 				default:

@@ -1,6 +1,9 @@
 package services
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -37,6 +40,18 @@ func (e *Engine) KillAll() { e.post(e.killAll) }
 
 func (e *Engine) killAll() {
 	e.killed = true
+	var left []string
+	for s := range e.services {
+		for _, r := range s.records() {
+			if r.proc != nil {
+				left = append(left, fmt.Sprintf("%s (pid %d)", r.label(), r.proc.Pid))
+			}
+		}
+	}
+	if len(left) > 0 && e.cfg.Verbosity > 0 {
+		slices.Sort(left)
+		e.message("", "", "grace period over: killing %s", strings.Join(left, ", "))
+	}
 	for s := range e.services {
 		for _, r := range s.records() {
 			if r.proc != nil {
