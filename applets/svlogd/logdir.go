@@ -31,6 +31,7 @@ type logdir struct {
 	trotate              time.Time
 	pend                 []byte // written to current as far as size counts, not yet to the kernel
 	sel                  bool   // the line being read goes to this dir's files
+	checked              bool   // current was found in place since svlogd last waited for input
 
 	proc      *os.Process
 	procCh    chan int  // the processor's exit code, -1 when killed
@@ -134,6 +135,10 @@ func (l *logger) flush(d *logdir) {
 // ever read the lines; vigil opens a new current, and recreates the
 // directory if it went too.
 func (l *logger) ensureCurrent(d *logdir, pending int) error {
+	if d.fdcur >= 0 && d.checked {
+		return nil
+	}
+	d.checked = true
 	if d.fdcur >= 0 {
 		var st unix.Stat_t
 		if unix.Fstat(d.fdcur, &st) != nil || st.Nlink > 0 {
