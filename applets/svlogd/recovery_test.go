@@ -325,3 +325,36 @@ func TestKillLosesAtMostOneBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestHUPWhileResuming: a HUP while the processor works through leftovers
+// neither restarts the one running nor queues it twice.
+func TestHUPWhileResuming(t *testing.T) {
+	const a, b = "@400000006b00000000000001", "@400000006b00000000000002"
+	dir := filepath.Join(t.TempDir(), "log")
+	mkdir(t, dir, "!while ! test -e release; do sleep 0.02; done; tr a-z A-Z; echo x >>runs\n")
+	os.WriteFile(filepath.Join(dir, a+".u"), []byte("one\n"), 0644)
+	os.WriteFile(filepath.Join(dir, b+".u"), []byte("two\n"), 0644)
+	p := start(t, vigilImpl(), "/", dir)
+	testenv.WaitFor(t, wait, "the processor on the first leftover", func() bool {
+		_, err := os.Stat(filepath.Join(dir, a+".t"))
+		return err == nil
+	})
+	p.signal(syscall.SIGHUP)
+	p.write("a line\n")
+	testenv.WaitFor(t, wait, "the line after the HUP", func() bool {
+		return readFile(filepath.Join(dir, "current")) == "a line\n"
+	})
+	os.WriteFile(filepath.Join(dir, "release"), nil, 0644)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, p.stderr)
+	}
+	if got, want := readFile(filepath.Join(dir, a+".s"))+readFile(filepath.Join(dir, b+".s")), "ONE\nTWO\n"; got != want {
+		t.Errorf("processed %q; want %q (files %q)", got, want, oldFiles(dir))
+	}
+	if got, want := readFile(filepath.Join(dir, "runs")), "x\nx\n"; got != want {
+		t.Errorf("processor runs %q; want %q", got, want)
+	}
+	if u := withSuffix(dir, 'u'); len(u) != 0 {
+		t.Errorf("left over: %q", u)
+	}
+}
