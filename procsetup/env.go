@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -44,7 +45,7 @@ func (s *Spec) readEnvDir() ([]string, error) {
 		if name[0] == '.' {
 			continue
 		}
-		val, err := readFirstLine(fd, name)
+		entry, set, err := readEntry(fd, name)
 		if err != nil {
 			if errors.Is(err, unix.EISDIR) && !s.EnvDirStrict {
 				if s.Verbose && s.Warn != nil {
@@ -54,59 +55,95 @@ func (s *Spec) readEnvDir() ([]string, error) {
 			}
 			return nil, s.fail("", "unable to read "+dir+"/"+name, err)
 		}
-		if val == nil {
+		if !set {
 			changes = append(changes, name)
 			continue
 		}
-		changes = append(changes, name+"="+string(val))
+		changes = append(changes, entry)
 	}
 	return changes, nil
 }
 
-// readFirstLine returns the value an envdir file gives, or nil when it
-// unsets the variable (an empty or vanished file).
-func readFirstLine(dirfd int, name string) ([]byte, error) {
+// firstRead is how much of an envdir file is read before its first line
+// is known to be long; most values end within it.
+const firstRead = 64 << 10
+
+// readEntry returns "NAME=value" for the envdir file name, or set false
+// when it unsets the variable (an empty or vanished file). It reads no
+// further than the first newline, and holds one copy of the value: the
+// bytes are read into the buffer that becomes the string, sized from the
+// file's length once the line is known to be long, so that a file of
+// 200 MB costs 200 MB, not several times that.
+func readEntry(dirfd int, name string) (entry string, set bool, err error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if err == unix.ENOENT {
-			return nil, nil
+			return "", false, nil
 		}
-		return nil, err
+		return "", false, err
 	}
 	defer unix.Close(fd)
-	var buf []byte
-	chunk := make([]byte, 256)
+	var size int64
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		size = st.Size
+	}
+	head := len(name) + 1
+	buf := make([]byte, head, head+int(min(size, firstRead))+1)
+	copy(buf, name)
+	buf[len(name)] = '='
+	empty := true
 	for {
-		n, err := unix.Read(fd, chunk)
+		if len(buf) == cap(buf) {
+			// No newline in what was read: make room for the whole file
+			// (as its size says; doubling when it grew or has no size),
+			// so that the value is copied at most once, while it is small.
+			want := head + int(size) + 1
+			if want <= cap(buf) {
+				want = 2 * cap(buf)
+			}
+			grown := make([]byte, len(buf), want)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return "", false, err
 		}
-		if n == 0 {
+		if n <= 0 {
 			break
 		}
-		buf = append(buf, chunk[:n]...)
-		if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
-			break // only the first line counts
+		empty = false
+		read := buf[len(buf) : len(buf)+n]
+		if i := bytes.IndexByte(read, '\n'); i >= 0 {
+			buf = buf[:len(buf)+i] // only the first line counts
+			break
 		}
+		buf = buf[:len(buf)+n]
 	}
-	if len(buf) == 0 {
-		return nil, nil
+	if empty {
+		return "", false, nil
 	}
-	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-		buf = buf[:i]
+	val := buf[head:]
+	for len(val) > 0 && (val[len(val)-1] == ' ' || val[len(val)-1] == '\t') {
+		val = val[:len(val)-1]
 	}
-	for len(buf) > 0 && (buf[len(buf)-1] == ' ' || buf[len(buf)-1] == '\t') {
-		buf = buf[:len(buf)-1]
-	}
-	for i, c := range buf {
+	for i, c := range val {
 		if c == 0 {
-			buf[i] = '\n'
+			val[i] = '\n'
 		}
 	}
-	return append([]byte{}, buf...), nil
+	buf = buf[:head+len(val)]
+	if len(buf) < cap(buf)/2 {
+		// A short line in a big buffer: keep only the line.
+		return string(buf), true, nil
+	}
+	// The buffer is never written again: it becomes the string without
+	// the copy string(buf) would make.
+	return unsafe.String(&buf[0], len(buf)), true, nil
 }
 
 // mergeEnv applies changes to base exactly as runit's pathexec_env_run:

@@ -75,12 +75,13 @@ func TestFilesModesAndAlarm(t *testing.T) {
 }
 
 // TestUncleanCurrentBecomesU: a non-empty current without the x bit was
-// not closed cleanly; it is kept as @….u and no processor runs.
+// not closed cleanly; it is kept as @….u (TestLeftoversAtStart: vigil then
+// runs the processor on it).
 func TestUncleanCurrentBecomesU(t *testing.T) {
 	for _, im := range []impl{vigilImpl(), runitImpl(t)} {
 		t.Run(im.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "log")
-			mkdir(t, dir, "!cat\n")
+			mkdir(t, dir, "")
 			os.WriteFile(filepath.Join(dir, "current"), []byte("half\n"), 0644)
 			if _, code := runOnce(t, im, "/", "new\n", dir); code != 0 {
 				t.Fatalf("exit %d", code)

@@ -31,10 +31,12 @@ type logdir struct {
 	trotate              time.Time
 	pend                 []byte // written to current as far as size counts, not yet to the kernel
 	sel                  bool   // the line being read goes to this dir's files
+	checked              bool   // current was found in place since svlogd last waited for input
 
 	proc      *os.Process
 	procCh    chan int  // the processor's exit code, -1 when killed
 	fnsave    string    // the @….u being processed
+	backlog   []string  // @….u files an earlier run left unprocessed, oldest first
 	restartAt time.Time // when to restart a failed processor
 	failures  int
 
@@ -134,6 +136,10 @@ func (l *logger) flush(d *logdir) {
 // ever read the lines; vigil opens a new current, and recreates the
 // directory if it went too.
 func (l *logger) ensureCurrent(d *logdir, pending int) error {
+	if d.fdcur >= 0 && d.checked {
+		return nil
+	}
+	d.checked = true
 	if d.fdcur >= 0 {
 		var st unix.Stat_t
 		if unix.Fstat(d.fdcur, &st) != nil || st.Nlink > 0 {
@@ -156,7 +162,7 @@ func (l *logger) ensureCurrent(d *logdir, pending int) error {
 		}
 		d.fddir, d.fdlock, d.lost = fd, lock, false
 	}
-	fd, err := unix.Openat(d.fddir, "current", unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC, 0600)
+	fd, err := openCurrent(d.fddir)
 	if err != nil {
 		return err
 	}
@@ -164,6 +170,20 @@ func (l *logger) ensureCurrent(d *logdir, pending int) error {
 	d.fdcur = fd
 	d.size = uint64(pending)
 	return nil
+}
+
+// errCurrentSymlink is why svlogd refuses a current that is a symbolic
+// link: runit appends to wherever it points and chmods the target.
+var errCurrentSymlink = errors.New("current is a symlink, which svlogd does not follow")
+
+// openCurrent opens (or creates) current for appending, never through a
+// symbolic link.
+func openCurrent(dirfd int) (int, error) {
+	fd, err := unix.Openat(dirfd, "current", unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0600)
+	if err == unix.ELOOP {
+		err = errCurrentSymlink
+	}
+	return fd, err
 }
 
 func (l *logger) flushStdout(d *logdir) {
@@ -297,16 +317,22 @@ func (l *logger) open(d *logdir, now time.Time) bool {
 
 	var st unix.Stat_t
 	isNew := true
-	err = unix.Fstatat(fd, "current", &st, 0)
+	err = unix.Fstatat(fd, "current", &st, unix.AT_SYMLINK_NOFOLLOW)
 	switch {
+	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		l.close(d)
+		l.warnx("unable to open current", d.name+"/current: "+errCurrentSymlink.Error())
+		return false
 	case err == nil && st.Size > 0 && st.Mode&unix.S_IXUSR == 0:
 		// current was not closed cleanly: keep it as an unprocessed .u.
+		// (fnsave names it only while rmoldest looks, which spares it.)
+		saved := d.fnsave
 		d.fnsave = l.newName(d, 'u')
 		l.retry("unable to rename current", d.name, func() error {
 			return unix.Renameat(fd, "current", fd, d.fnsave)
 		})
 		l.rmoldest(d)
-		d.fnsave = ""
+		d.fnsave = saved
 	case err == nil:
 		d.size = uint64(st.Size)
 		isNew = false
@@ -315,17 +341,85 @@ func (l *logger) open(d *logdir, now time.Time) bool {
 		l.warn("unable to stat current", d.name, err)
 		return false
 	}
+	refused := false
 	l.retry("unable to open current", d.name, func() error {
-		d.fdcur, err = unix.Openat(fd, "current", unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC, 0600)
+		d.fdcur, err = openCurrent(fd)
+		refused = err == errCurrentSymlink // made after the look above
+		if refused {
+			return nil
+		}
 		return err
 	})
+	if refused {
+		d.fdcur = -1
+		l.close(d)
+		l.warnx("unable to open current", d.name+"/current: "+errCurrentSymlink.Error())
+		return false
+	}
 	l.retry("unable to set mode of current", d.name, func() error { return unix.Fchmod(d.fdcur, 0644) })
 	if isNew {
 		l.info("new: ", d.name, "/current")
 	} else {
 		l.info("append: ", d.name, "/current")
 	}
+	l.resumeProcessing(d)
 	return true
+}
+
+// resumeProcessing picks up what an earlier svlogd, killed or crashed,
+// left for the processor. runit documents @….u as "not yet processed" but
+// never looks at one again after a restart, so its lines never reach the
+// processor; vigil runs the processor on each, oldest first, one at a
+// time, in the background. Partial outputs (@….t) are deleted, and a run
+// that had already succeeded (its @….s is there) is only completed: the
+// .u goes and newstate becomes state. Without a processor the files are
+// kept as runit keeps them.
+func (l *logger) resumeProcessing(d *logdir) {
+	d.backlog = d.backlog[:0]
+	if d.processor == "" {
+		return
+	}
+	names := l.listOld(d)
+	done := make(map[string]bool)
+	for _, name := range names {
+		if name[26] == 's' {
+			done[name[:26]] = true
+		}
+	}
+	for _, name := range names {
+		if d.pending(name) {
+			continue // a HUP reopened the dir while this one is processed
+		}
+		switch name[26] {
+		case 't':
+			if err := unix.Unlinkat(d.fddir, name, 0); err != nil && err != unix.ENOENT {
+				l.warn("unable to unlink processor leftover", d.name+"/"+name, err)
+			}
+		case 'u':
+			if !done[name[:26]] {
+				d.backlog = append(d.backlog, name)
+				continue
+			}
+			if err := unix.Unlinkat(d.fddir, name, 0); err != nil {
+				l.warn("unable to unlink processed", d.name+"/"+name, err)
+			}
+			if err := unix.Renameat(d.fddir, "newstate", d.fddir, "state"); err != nil && err != unix.ENOENT {
+				l.warn("unable to rename state", d.name, err)
+			}
+			l.info("processed: ", d.name, "/", name[:26]+"s")
+		}
+	}
+	l.nextBacklog(d)
+}
+
+// nextBacklog starts the processor on the oldest leftover when none runs.
+func (l *logger) nextBacklog(d *logdir) {
+	if d.proc != nil || d.fnsave != "" || len(d.backlog) == 0 {
+		return
+	}
+	d.fnsave = d.backlog[0]
+	d.backlog = d.backlog[1:]
+	l.processorStart(d)
 }
 
 func readAt(dirfd int, name string) ([]byte, error) {
@@ -423,7 +517,7 @@ func (l *logger) rotate(d *logdir) {
 	})
 	l.retry("unable to create new current", d.name, func() error {
 		var err error
-		d.fdcur, err = unix.Openat(d.fddir, "current", unix.O_WRONLY|unix.O_NONBLOCK|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC, 0600)
+		d.fdcur, err = openCurrent(d.fddir)
 		return err
 	})
 	d.size = 0
@@ -551,6 +645,7 @@ func (l *logger) processorStart(d *logdir) {
 			if err == unix.ENOENT && i == 0 {
 				// The input vanished; nothing is left to process.
 				d.fnsave = ""
+				l.nextBacklog(d)
 				return false
 			}
 			l.scheduleRestart(d)
@@ -618,6 +713,7 @@ func (l *logger) processorStop(d *logdir, code int) {
 	l.retry("unable to rename state", d.name, func() error { return unix.Renameat(d.fddir, "newstate", d.fddir, "state") })
 	l.info("processed: ", d.name, "/", s)
 	d.fnsave = ""
+	l.nextBacklog(d)
 }
 
 // pollProcessor handles a processor that has exited, and restarts a failed

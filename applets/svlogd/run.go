@@ -17,9 +17,6 @@ import (
 // keeps reading for the rest of it.
 const termLinger = time.Second
 
-// readSize is the least svlogd reads at once; -b only raises it.
-const readSize = 128 << 10
-
 // logger is one svlogd process: its options, directories and the line
 // being read.
 type logger struct {
@@ -31,10 +28,10 @@ type logger struct {
 	wakeR, wakeW    int
 	term, hup, alrm atomic.Bool
 
-	now      time.Time // when the last chunk was read
-	readSeq  uint64
-	stampSeq uint64
-	stamp    []byte // the line's timestamp and its space
+	clock   clock
+	readAt  time.Time // when the bytes being fed were read
+	stamper stamper
+	stamp   []byte // the line's timestamp and its space
 
 	inLine   bool   // the line has begun
 	overflow bool   // the line is longer than -l; the rest streams to the files
@@ -45,7 +42,7 @@ type logger struct {
 }
 
 func run(opt options, stdin io.Reader, stdout, stderr io.Writer) int {
-	l := &logger{opt: opt, stderr: stderr, errFile: os.Stderr}
+	l := &logger{opt: opt, stderr: stderr, errFile: os.Stderr, stamper: stamper{kind: opt.stamp}}
 	if f, ok := stderr.(*os.File); ok {
 		l.errFile = f
 	}
@@ -111,14 +108,20 @@ func run(opt options, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 111
 	}
 
-	buf := make([]byte, max(opt.buflen, readSize))
+	// Input is read -b bytes at a time (runit's buffer), and everything
+	// read is written before the next read: a KILL loses at most one
+	// buffer of input, the bytes read and the start of a line not yet
+	// ended together.
+	buf := make([]byte, opt.buflen)
 	fds := []unix.PollFd{{Fd: int32(infd), Events: unix.POLLIN}, {Fd: int32(l.wakeR), Events: unix.POLLIN}}
 	var termAt time.Time
+	more := false // the last read filled the buffer: read again before polling
+	reads := 0
 	for {
 		for _, d := range l.dirs {
 			l.flush(d)
 		}
-		now := time.Now()
+		now := l.clock.now()
 		for _, d := range l.dirs {
 			l.pollProcessor(d, now)
 		}
@@ -141,7 +144,7 @@ func run(opt options, stdin io.Reader, stdout, stderr io.Writer) int {
 				return 111
 			}
 		}
-		now = time.Now()
+		now = l.clock.now()
 		deadline := now.Add(2744 * time.Second)
 		for _, d := range l.dirs {
 			if d.tmax != 0 && d.isOpen() {
@@ -159,28 +162,38 @@ func run(opt options, stdin io.Reader, stdout, stderr io.Writer) int {
 		if !termAt.IsZero() && termAt.Before(deadline) {
 			deadline = termAt
 		}
-		timeout := int((time.Until(deadline) + time.Millisecond - 1) / time.Millisecond)
-		fds[0].Revents, fds[1].Revents = 0, 0
-		if _, err := unix.Poll(fds, max(timeout, 0)); err != nil && err != unix.EINTR {
-			l.warn("unable to poll standard input", "", err)
-			break
-		}
-		if fds[1].Revents != 0 {
-			var junk [64]byte
-			for {
-				if n, _ := unix.Read(l.wakeR, junk[:]); n <= 0 {
-					break
+		if !more {
+			timeout := int((deadline.Sub(l.clock.now()) + time.Millisecond - 1) / time.Millisecond)
+			fds[0].Revents, fds[1].Revents = 0, 0
+			if _, err := unix.Poll(fds, max(timeout, 0)); err != nil && err != unix.EINTR {
+				l.warn("unable to poll standard input", "", err)
+				break
+			}
+			if fds[1].Revents != 0 {
+				var junk [64]byte
+				for {
+					if n, _ := unix.Read(l.wakeR, junk[:]); n <= 0 {
+						break
+					}
 				}
 			}
+			if fds[0].Revents == 0 {
+				continue
+			}
 		}
-		if fds[0].Revents == 0 {
-			continue
+		// After a wait, and every 256 reads of a stream that never
+		// pauses, make sure current is still in place before writing.
+		if reads++; !more || reads%256 == 0 {
+			for _, d := range l.dirs {
+				d.checked = false
+			}
 		}
-		size := len(buf)
+		size := len(buf) - l.held()
 		if !termAt.IsZero() {
 			size = 1 // read no further than the end of the line
 		}
 		n, err := unix.Read(infd, buf[:size])
+		more = n == size && size > 1
 		if err == unix.EAGAIN || err == unix.EINTR {
 			continue
 		}
@@ -191,8 +204,7 @@ func run(opt options, stdin io.Reader, stdout, stderr io.Writer) int {
 		if n <= 0 {
 			break
 		}
-		l.now = time.Now()
-		l.readSeq++
+		l.readAt = l.clock.now()
 		l.feed(buf[:n])
 	}
 	// runit drops a last line without a newline; vigil keeps it.
@@ -296,10 +308,19 @@ func (l *logger) feed(b []byte) {
 
 func (l *logger) startLine() {
 	l.inLine = true
-	if l.opt.stamp != 0 && l.stampSeq != l.readSeq {
-		l.stamp = appendStamp(l.stamp[:0], l.opt.stamp, l.now)
-		l.stampSeq = l.readSeq
+	if l.opt.stamp != 0 {
+		l.stamp = l.stamper.next(l.stamp[:0], l.readAt)
 	}
+}
+
+// held is how many bytes of input svlogd holds unwritten between reads:
+// the start of a line shorter than -l, kept until its end decides where
+// it goes.
+func (l *logger) held() int {
+	if l.inLine && !l.overflow {
+		return len(l.line)
+	}
+	return 0
 }
 
 func (l *logger) appendLine(b []byte) {
