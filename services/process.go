@@ -139,6 +139,11 @@ func (s *service) setPhase(p phase) {
 	if (old == phReady) != (p == phReady) || old.runs() != p.runs() {
 		s.e.wakeRelated(s)
 	}
+	if p == phReady {
+		s.armLiveness()
+	} else if old == phReady {
+		s.stopLiveness()
+	}
 }
 
 // checkExit ends the service after 'x': once run is down, the log pipe is

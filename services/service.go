@@ -65,7 +65,8 @@ type service struct {
 	sock         *notifySocket // notification-socket, once opened
 	notifyStatus string        // the last STATUS= it was sent
 	sick         bool          // liveness checks failed
-	oomKilled    bool          // run's last KILL came from the OOM killer
+	live         liveness
+	oomKilled    bool // run's last KILL came from the OOM killer
 	oomKills     uint64
 	execFailed   bool // run could not be started: its 111 is no exit to report
 
@@ -234,6 +235,7 @@ func (s *service) close() {
 	s.e.changed = true
 	s.stopReadiness()
 	s.stopKillTimer()
+	s.stopLiveness()
 	s.closeSocket()
 	s.e.unlink(s)
 	if s.owner != nil {
