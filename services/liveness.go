@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,7 +79,7 @@ func (s *service) runLiveness(gen int) {
 			Files: []*os.File{s.e.cfg.Stdin, s.errf, s.errf},
 			Sys:   &syscall.SysProcAttr{Setsid: s.e.cfg.Setsid},
 		}
-		proc, err := s.e.cfg.Reaper.StartProcess(filepath.Join(s.dir, "check"), []string{"./check"}, attr, func(x reaper.Exit) {
+		proc, err := s.e.cfg.Reaper.StartProcess("./check", []string{"./check"}, attr, func(x reaper.Exit) {
 			s.e.post(func() {
 				s.live.proc.Release()
 				s.live.proc = nil

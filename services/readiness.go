@@ -3,7 +3,6 @@ package services
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -202,7 +201,7 @@ func (rd *readiness) runCheck() {
 		Files: []*os.File{s.e.cfg.Stdin, s.errf, s.errf},
 		Sys:   &syscall.SysProcAttr{Setsid: s.e.cfg.Setsid},
 	}
-	proc, err := s.e.cfg.Reaper.StartProcess(filepath.Join(s.dir, "check"), []string{"./check"}, attr, func(x reaper.Exit) {
+	proc, err := s.e.cfg.Reaper.StartProcess("./check", []string{"./check"}, attr, func(x reaper.Exit) {
 		s.e.post(func() { rd.checked(x) })
 	})
 	if err != nil {
