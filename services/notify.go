@@ -61,6 +61,10 @@ func openNotifySocket(superviseDir string) (*notifySocket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unable to create notification socket: %w", err)
 	}
+	// The address must make sense from run's directory too.
+	if abs, err := filepath.Abs(superviseDir); err == nil {
+		superviseDir = abs
+	}
 	n := &notifySocket{fd: fd, path: filepath.Join(superviseDir, "notify")}
 	n.addr = n.path
 	if len(n.path) >= len(unix.RawSockaddrUnix{}.Path) {
