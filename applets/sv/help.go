@@ -5,7 +5,7 @@ import "strings"
 // helpText follows the usage line in sv --help: one line per command.
 // runit prints the usage line alone; the commands are in its man page.
 const helpText = `
-Commands (sv looks at the first letter; the LSB words must be spelt out):
+Commands (only the first letter of these counts):
   status          print the state of each service (and of its log)
   up              start it; restart it whenever it exits
   down            stop it (TERM, then CONT); do not restart it
@@ -21,25 +21,26 @@ Commands (sv looks at the first letter; the LSB words must be spelt out):
   term            send TERM
   kill            send KILL
   exit            stop it and its log; then its supervisor exits
-LSB commands wait for the result, up to -w sec (default $SVWAIT or 7):
-  start           up; done when it runs (and is ready, where it says so)
+Commands that wait for their result, up to -w sec (default $SVWAIT, or 7):
+  start           up; done when it runs (and is ready, if it reports readiness)
   stop            down; done when it is down
   reload          hup
   restart         term, cont, up; done when a new process runs (and is ready)
   shutdown        exit; done when its supervisor has exited
-  try-restart     term, cont; done when a new process runs
-  check           send nothing; done when it is as it wants to be
+  try-restart     term, cont; done when a new process runs (and is ready)
+  check           send nothing; done when up (and ready) or down, as it wants
   force-stop      stop; kill it at the deadline
   force-reload    try-restart; kill it at the deadline
   force-restart   restart; kill it at the deadline
   force-shutdown  shutdown; kill it at the deadline
 Options:
-  -v              wait for the other commands too
+  -v              wait for the result of the other commands too
   -w sec          wait up to sec seconds; implies -v
   -V              print the version
   -h, --help      print this help
-A service is a name under $SVDIR (default /etc/service/), or a path
-starting with / or . or ending in /.
+A service is a name under $SVDIR (default /etc/service/), or a path that
+starts with / or . or ends in /. Under vigil's supervisor a status line may
+end in: ready Ns, not ready, unhealthy, failed, waiting for NAME...
 `
 
 // wantsHelp reports whether the options before the command ask for help
