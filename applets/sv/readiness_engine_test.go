@@ -5,11 +5,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-init/vigil/internal/testenv"
 	"github.com/vigil-init/vigil/services/supervise"
 )
 
@@ -82,5 +84,33 @@ func TestReadinessWithEngine(t *testing.T) {
 	}
 	if x, err := supervise.ReadExtended(supervise.Locate(dir)); err != nil || x.Ready.IsZero() || x.Notify != "fd" {
 		t.Errorf("supervise/vigil after restart: %+v, %v", x, err)
+	}
+}
+
+// TestFailedWithEngine: against vigil's engine, a service the restart
+// limit gave up on is "failed": sv check fails at once, and sv up clears
+// it and waits for the new process as usual.
+func TestFailedWithEngine(t *testing.T) {
+	vigil := vigilSv(t)
+	svdir := t.TempDir()
+	dir := makeService(t, svdir, "app", `test -e healthy || exit 1; exec sleep 1000`)
+	if err := os.WriteFile(filepath.Join(dir, "restart-limit"), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startSupervisor(t, supervisorKinds()[1], dir)
+	failedRE := regexp.MustCompile(`^down: app: [0-9]+s, normally up, want up, failed\n$`)
+	var got result
+	testenv.WaitFor(t, 20*time.Second, "app failed", func() bool {
+		got = vigil.run(t, svEnv(svdir), "status", "app")
+		return failedRE.MatchString(got.stdout)
+	})
+	got = vigil.run(t, svEnv(svdir), "-w", "10", "check", "app")
+	if !failedRE.MatchString(strings.TrimPrefix(got.stdout, "fail: ")) || !strings.HasPrefix(got.stdout, "fail: ") || got.rc != 1 || got.took > 5*time.Second {
+		t.Errorf("check: got %s after %v; want fail: and the failed line at once, rc 1", got, got.took)
+	}
+	os.WriteFile(filepath.Join(dir, "healthy"), nil, 0o644)
+	got = vigil.run(t, svEnv(svdir), "-w", "10", "up", "app")
+	if !regexp.MustCompile(`^ok: run: app: \(pid [0-9]+\) [0-9]+s\n$`).MatchString(got.stdout) || got.rc != 0 {
+		t.Errorf("up: got %s; want ok and running", got)
 	}
 }
