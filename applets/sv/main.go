@@ -17,7 +17,17 @@
 //   - check waits for the wanted state and LSB status reports the service,
 //     not its log, as runit 2.3.0 does;
 //   - a status file that is not exactly 20 well-formed bytes is "bad
-//     format" (runit accepts any file of 20 bytes or more and prints junk).
+//     format" (runit accepts any file of 20 bytes or more and prints junk);
+//   - -h and --help list the commands, and an unknown command is named
+//     before the usage line.
+//
+// And it knows what runit cannot: where the supervisor keeps
+// supervise/vigil beside status (vigil's engine does for services with a
+// readiness source, dependencies or a restart limit), the status line
+// says whether the process is ready, unhealthy, failed or waiting for its
+// dependencies, and the wait for up, start, restart and check includes
+// readiness (extended.go). Without that file, output and waits are
+// runit's.
 package sv
 
 import (
@@ -73,9 +83,14 @@ func (r *run) main(args []string) int {
 	// -w implies -v, as in runit. Any word starting with "--" ends the
 	// options and is dropped, as djb's getopt does.
 	verbose := false
-	g := getopt.Getopt{Args: args[1:], Opts: "w:vV"}
+	if wantsHelp(args[1:]) {
+		return r.help()
+	}
+	g := getopt.Getopt{Args: args[1:], Opts: "w:vVh"}
 	for g.Next() {
 		switch g.Opt {
+		case 'h':
+			return r.help()
 		case 'v':
 			verbose = true
 		case 'w':
@@ -94,6 +109,15 @@ func (r *run) main(args []string) int {
 		return r.usage()
 	}
 	action := args[0]
+	cmd, ok := parseAction(action, r.lsb)
+	if !ok {
+		// runit prints the usage line alone; vigil says which word it
+		// did not know first (an empty one is no command at all).
+		if action != "" {
+			r.errf("%s: unknown command: %s\n", r.prog, action)
+		}
+		return r.usage()
+	}
 	var names []string
 	if r.lsb {
 		names = []string{r.prog}
@@ -101,10 +125,6 @@ func (r *run) main(args []string) int {
 		names = args[1:]
 	}
 	if len(names) == 0 {
-		return r.usage()
-	}
-	cmd, ok := parseAction(action, r.lsb)
-	if !ok {
 		return r.usage()
 	}
 	if verbose && !cmd.wait && cmd.act != actStatus {

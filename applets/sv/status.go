@@ -29,10 +29,11 @@ func readStatus(superDir string) (st supervise.Status, stage string, err error) 
 }
 
 // statusLine is svstatus_print: "STATE: NAME: [(pid N) ]Ts" and the
-// annotations, for the service in dir (the down file is looked at now).
+// annotations, for the service in dir (the down file is looked at now),
+// then vigil's from supervise/vigil (appendExtended).
 // It returns 1 when a process runs, 2 when none does, and 0 with an empty
 // line (after a warning on stderr) when down cannot be examined.
-func (r *run) statusLine(b []byte, name, display, dir string, st supervise.Status, now time.Time) ([]byte, int) {
+func (r *run) statusLine(b []byte, name, display, dir string, st supervise.Status, ext extended, now time.Time) ([]byte, int) {
 	normallyUp := false
 	var sb unix.Stat_t
 	if err := unix.Stat(filepath.Join(dir, "down"), &sb); err != nil {
@@ -52,11 +53,7 @@ func (r *run) statusLine(b []byte, name, display, dir string, st supervise.Statu
 		b = append(b, ") "...)
 	}
 	// Whole TAI seconds, as runit subtracts them.
-	secs := int64(0)
-	if n, s := now.Unix(), st.Since.Unix(); n > s {
-		secs = n - s
-	}
-	b = strconv.AppendInt(b, secs, 10)
+	b = strconv.AppendInt(b, wholeSeconds(now, st.Since), 10)
 	b = append(b, 's')
 	pid := st.Pid != 0
 	if pid && !normallyUp {
@@ -77,6 +74,7 @@ func (r *run) statusLine(b []byte, name, display, dir string, st supervise.Statu
 	if pid && st.Term {
 		b = append(b, ", got TERM"...)
 	}
+	b = appendExtended(b, ext, st, now)
 	if pid {
 		return b, 1
 	}

@@ -29,6 +29,9 @@ type run struct {
 	// held, when set, takes flushed output instead of stdout: the wait
 	// phase prints each service's lines in the order they were named.
 	held *[]byte
+	// extWarned holds the services whose supervise/vigil could not be
+	// read and was reported: once each, not on every look of a wait.
+	extWarned map[string]bool
 }
 
 // service is one name from the command line.
@@ -119,6 +122,13 @@ func chdirErr(dir string) error {
 // It returns 1 with the status; 0 when no supervisor runs ("ok:" for exit
 // commands, else "fail:"); -1 after a warning.
 func (r *run) get(name, dir string, isLog bool, act0 byte) (supervise.Status, int) {
+	st, _, g := r.look(name, dir, isLog, act0, false)
+	return st, g
+}
+
+// look is get, and with withExt what supervise/vigil adds to the status:
+// the status line and the wait checks need it, sending commands does not.
+func (r *run) look(name, dir string, isLog bool, act0 byte, withExt bool) (supervise.Status, extended, int) {
 	sup := supervise.Locate(dir)
 	if err := supervise.Alive(sup); err != nil {
 		if err == supervise.ErrNotRunning {
@@ -127,17 +137,25 @@ func (r *run) get(name, dir string, isLog bool, act0 byte) (supervise.Status, in
 			} else {
 				r.fail(name, isLog, "runsv not running", nil)
 			}
-			return supervise.Status{}, 0
+			return supervise.Status{}, extended{}, 0
 		}
 		r.warn(name, isLog, "unable to open supervise/ok", err)
-		return supervise.Status{}, -1
+		return supervise.Status{}, extended{}, -1
 	}
 	st, stage, err := readStatus(sup)
 	if err != nil {
 		r.warn(name, isLog, "unable to "+stage+" supervise/status", err)
-		return supervise.Status{}, -1
+		return supervise.Status{}, extended{}, -1
 	}
-	return st, 1
+	var ext extended
+	if withExt {
+		display := name
+		if isLog {
+			display += "/log"
+		}
+		ext = r.readExtended(display, sup)
+	}
+	return st, ext, 1
 }
 
 // exec runs cmd on every named service: the send phase, then, if cmd
@@ -174,7 +192,7 @@ func (r *run) exec(cmd command, names []string) int {
 // returns the init-script exit code (0 running, 3 down, 4 unknown) of the
 // service itself; runit 2.1.2 took it from the log, 2.3.0 fixed that.
 func (r *run) status(s *service, now time.Time) (code int, exit bool) {
-	st, g := r.get(s.name, s.dir, false, 's')
+	st, ext, g := r.look(s.name, s.dir, false, 's', true)
 	switch g {
 	case -1:
 		if r.lsb {
@@ -185,7 +203,7 @@ func (r *run) status(s *service, now time.Time) (code int, exit bool) {
 		return 0, false
 	}
 	var rc int
-	r.buf, rc = r.statusLine(r.buf, s.name, s.name, s.dir, st, now)
+	r.buf, rc = r.statusLine(r.buf, s.name, s.name, s.dir, st, ext, now)
 	logDir := filepath.Join(s.dir, "log")
 	if err := chdirErr(logDir); err != nil {
 		if err == unix.ENOENT {
@@ -199,8 +217,8 @@ func (r *run) status(s *service, now time.Time) (code int, exit bool) {
 		// runit prints the main record again, labelled log, after a
 		// warning here (it reuses a stale buffer); the warning alone
 		// ends the line.
-		if lst, lg := r.get(s.name, logDir, true, 's'); lg > 0 {
-			r.buf, _ = r.statusLine(r.buf, "log", s.name+"/log", logDir, lst, now)
+		if lst, lext, lg := r.look(s.name, logDir, true, 's', true); lg > 0 {
+			r.buf, _ = r.statusLine(r.buf, "log", s.name+"/log", logDir, lst, lext, now)
 			r.outs("\n")
 		}
 	}

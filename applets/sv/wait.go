@@ -126,8 +126,8 @@ func (r *run) timeout(s *service, cmd command, now time.Time) {
 	} else {
 		r.outs("timeout: ")
 	}
-	if st, g := r.get(s.name, s.dir, false, cmd.acts[0]); g > 0 {
-		r.buf, _ = r.statusLine(r.buf, s.name, s.name, s.dir, st, now)
+	if st, ext, g := r.look(s.name, s.dir, false, cmd.acts[0], true); g > 0 {
+		r.buf, _ = r.statusLine(r.buf, s.name, s.name, s.dir, st, ext, now)
 		r.rc++
 	}
 	r.outs("\n")
@@ -164,9 +164,16 @@ func (r *run) timeout(s *service, cmd command, now time.Time) {
 //	h a i q 1 2  the supervisor has read the byte (signals are sent on
 //	   reading and change no status).
 //	C  (check, sends nothing) 'u' if want is up, else 'd': runit 2.3.0's
-//	   fix; 2.1.2 only ran ./check when a pid existed.
+//	   fix; 2.1.2 only ran ./check when a pid existed. A service that
+//	   wants up but that the restart limit gave up on fails at once:
+//	   "fail: " and its status line (nothing but sv up clears it).
+//
+// supervise/vigil (extended.go) adds to u and to the new process of t and
+// k: where the service has a readiness source, the process is ready; and
+// it is neither failed nor unhealthy. Without the file, runit's rules
+// alone apply.
 func (r *run) check(s *service, acts string, now time.Time) int {
-	st, g := r.get(s.name, s.dir, false, acts[0])
+	st, ext, g := r.look(s.name, s.dir, false, acts[0], true)
 	if g < 0 {
 		return -1
 	}
@@ -195,6 +202,14 @@ func (r *run) check(s *service, acts string, now time.Time) int {
 	pid := st.Pid != 0
 	wantUp := st.Want == supervise.WantUp
 	newer := st.Since.After(s.pre.Since)
+	if acts == "C" && wantUp && ext.failed(st) {
+		r.rc++
+		r.outs("fail: ")
+		r.buf, _ = r.statusLine(r.buf, s.name, s.name, s.dir, st, ext, now)
+		r.outs("\n")
+		r.flush()
+		return -1
+	}
 	for i := 0; i < len(acts); i++ {
 		c := acts[i]
 		if c == 'C' {
@@ -207,7 +222,7 @@ func (r *run) check(s *service, acts string, now time.Time) int {
 		case 'x':
 			return 0
 		case 'u':
-			if !pid || st.State != supervise.Run || !wantUp || !script() {
+			if !pid || st.State != supervise.Run || !wantUp || !ext.up(st) || !script() {
 				return 0
 			}
 		case 'd':
@@ -218,7 +233,7 @@ func (r *run) check(s *service, acts string, now time.Time) int {
 			if !pid && !wantUp {
 				break
 			}
-			if !pid || st.State != supervise.Run || st.Term || !(newer || st.Pid != s.pre.Pid) || !script() {
+			if !pid || st.State != supervise.Run || st.Term || !(newer || st.Pid != s.pre.Pid) || !ext.up(st) || !script() {
 				return 0
 			}
 		case 'o':
@@ -236,7 +251,7 @@ func (r *run) check(s *service, acts string, now time.Time) int {
 		}
 	}
 	r.outs("ok: ")
-	r.buf, _ = r.statusLine(r.buf, s.name, s.name, s.dir, st, now)
+	r.buf, _ = r.statusLine(r.buf, s.name, s.name, s.dir, st, ext, now)
 	r.outs("\n")
 	r.flush()
 	return 1
