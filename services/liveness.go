@@ -76,7 +76,7 @@ func (s *service) runLiveness(gen int) {
 	default:
 		attr := &os.ProcAttr{
 			Dir:   s.dir,
-			Files: []*os.File{s.e.cfg.Stdin, s.errf, s.errf},
+			Files: []*os.File{s.e.cfg.Stdin, nil, s.errf}, // stdout closed, as runit's sv runs it
 			Sys:   &syscall.SysProcAttr{Setsid: s.e.cfg.Setsid},
 		}
 		proc, err := s.e.cfg.Reaper.StartProcess("./check", []string{"./check"}, attr, func(x reaper.Exit) {

@@ -155,7 +155,13 @@ func TestCheckScript(t *testing.T) {
 				t.Errorf("check failing: %s", got)
 			}
 			deb := debian.run(t, svEnv(svdir, "SVWAIT=1"), "-v", "up", "web")
-			if normalise(deb.stdout) != normalise(got.stdout) || deb.rc != got.rc {
+			// vigil's engine makes ./check the service's readiness
+			// source, which vigil's sv reports and Debian's cannot.
+			vline := got.stdout
+			if kind.name == "vigil" {
+				vline = strings.Replace(vline, ", not ready\n", "\n", 1)
+			}
+			if normalise(deb.stdout) != normalise(vline) || deb.rc != got.rc {
 				t.Errorf("debian: %s\nvigil: %s", deb, got)
 			}
 			runs := func() string {
