@@ -65,6 +65,12 @@ func (s *service) command(r *record, c byte) {
 		}
 		return
 	}
+	if s.e.shutting && (c == 'u' || c == 'o') {
+		// A shutdown is final: an 'u' that was on its way when it began
+		// (read in the same turn, after it) must not undo its 'x' and
+		// hold the shutdown up until the KILL.
+		return
+	}
 	running := r.proc != nil && r.st.State == supervise.Run
 	switch c {
 	case 'u':

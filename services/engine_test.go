@@ -38,6 +38,7 @@ func engine(t *testing.T, cfg services.Config) *services.Engine {
 		}
 	}()
 	cfg.Reaper = rp
+	cfg.Publish = true // for what the cleanup reports when a stop hangs
 	if cfg.Messages == nil {
 		cfg.Messages = io.Discard
 	}

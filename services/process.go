@@ -364,6 +364,8 @@ func (s *service) afterRun() {
 		return
 	case s.unasked && s.pol.essential && s.pol.limit < 0:
 		s.reportExit("not restarting")
+		// The container ends with it: it stays down meanwhile.
+		m.st.Want = supervise.WantDown
 		s.setPhase(phDown)
 		s.e.essentialEnded(s)
 		return
