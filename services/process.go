@@ -331,6 +331,7 @@ func (s *service) runEnded(x reaper.Exit) {
 		info.Code, info.Signal = -1, int(x.Status.Signal())
 	}
 	s.lastExit = info
+	s.runStart = m.st.Since
 	s.ran = now.Sub(m.st.Since)
 	// Unasked: run ended by itself while it was wanted up.
 	s.unasked = !s.asked && m.st.Want == supervise.WantUp && !s.e.shutting && !s.e.killing()
@@ -392,7 +393,9 @@ func (s *service) nextStart(now time.Time) time.Time {
 		s.delay = min(max(2*s.delay, s.pol.backoffMin), s.pol.backoffMax)
 		return now.Add(s.delay)
 	}
-	if s.ran < s.e.cfg.Pace {
+	// runsv's rule: within a second of run's start (finish included),
+	// wait a second.
+	if now.Before(s.runStart.Add(s.e.cfg.Pace)) {
 		return now.Add(s.e.cfg.Pace)
 	}
 	return now

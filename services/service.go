@@ -55,6 +55,7 @@ type service struct {
 	unasked      bool       // run's last exit was by itself, wanted up
 	exitStatus   unix.WaitStatus
 	ran          time.Duration // how long run's last process ran
+	runStart     time.Time     // when it started
 	delay        time.Duration // restart-backoff's current delay
 	exits        []time.Time   // unasked exits within restart-limit's window
 	failed       bool
