@@ -312,10 +312,10 @@ func TestMetrics(t *testing.T) {
 // The parser is strict enough to catch what the writer might get wrong.
 func TestMetricsParserRejects(t *testing.T) {
 	for _, bad := range []string{
-		"vigil_x{service=\"a\nb\"} 1\n",           // raw newline in a label value
-		"vigil_x{service=\"a\"b\"} 1\n",           // raw quote
+		"vigil_x{service=\"a\nb\"} 1\n",                // raw newline in a label value
+		"vigil_x{service=\"a\"b\"} 1\n",                // raw quote
 		"# TYPE vigil_x gauge\n# TYPE vigil_x gauge\n", // TYPE twice
-		"vigil_x{service=\"a\"} one\n",            // not a number
+		"vigil_x{service=\"a\"} one\n",                 // not a number
 	} {
 		p := expfmt.NewTextParser(model.LegacyValidation)
 		if _, err := p.TextToMetricFamilies(strings.NewReader(bad)); err == nil {
@@ -573,3 +573,5 @@ func TestServeStopsWithContext(t *testing.T) {
 	}
 	_ = testenv.Root
 }
+
+func closeIdle() { http.DefaultClient.CloseIdleConnections() }
