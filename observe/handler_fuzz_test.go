@@ -55,8 +55,10 @@ func FuzzRequest(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	src := source(up("web"), with(up("db\"\n"), func(s *services.ServiceState) { s.Ready = false }))
-	opts := Options{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond,
-		WriteTimeout: 300 * time.Millisecond, IdleTimeout: 100 * time.Millisecond, MaxHeaderBytes: 4096}.withDefaults()
+	// Short timeouts keep each run short: most inputs never end their
+	// headers, and a kept-alive connection waits out IdleTimeout.
+	opts := Options{ReadHeaderTimeout: 20 * time.Millisecond, ReadTimeout: 50 * time.Millisecond,
+		WriteTimeout: 200 * time.Millisecond, IdleTimeout: 5 * time.Millisecond, MaxHeaderBytes: 4096}.withDefaults()
 	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 	srv := newHTTPServer(Handler(src, opts), opts)
 	go srv.Serve(ln)
