@@ -114,7 +114,9 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-func events(n string) string { return "low 0\nhigh 0\nmax 5\noom 1\noom_kill " + n + "\noom_group_kill 0\n" }
+func events(n string) string {
+	return "low 0\nhigh 0\nmax 5\noom 1\noom_kill " + n + "\noom_group_kill 0\n"
+}
 
 // v2: the watcher wakes on IN_MODIFY of memory.events, as the kernel
 // raises it, and reports the count only when it grew.
