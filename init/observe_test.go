@@ -57,7 +57,7 @@ func TestStartEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	go e.Run()
-	t.Cleanup(func() { e.Shutdown(time.Second); <-e.Done() })
+	t.Cleanup(func() { e.Shutdown(time.Time{}); <-e.Done() })
 	testenv.WaitFor(t, 30*time.Second, "the first snapshot", func() bool { return e.Snapshot() != nil })
 	sock := filepath.Join(t.TempDir(), "http.sock")
 	p := &initProc{opts: Options{HTTP: "unix:" + sock, Verbosity: 1}, rp: reaper.New(), stderr: os.Stderr}

@@ -50,8 +50,10 @@ func runEngine(t *testing.T) (*services.Engine, string) {
 	}
 	go e.Run()
 	t.Cleanup(func() {
-		e.Shutdown(time.Second)
+		e.Shutdown(time.Now().Add(time.Second))
+		kill := time.AfterFunc(time.Second, e.KillAll)
 		<-e.Done()
+		kill.Stop()
 		signal.Stop(sigc)
 		close(stop)
 		devnull.Close()

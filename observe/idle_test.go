@@ -19,7 +19,12 @@ func TestIdleHelper(t *testing.T) {
 	if os.Getenv("OBSERVE_IDLE_HELPER") != "1" {
 		t.Skip("only run by TestIdleNoWakeups")
 	}
-	s, err := Serve(context.Background(), "127.0.0.1:0", source(up("web")), Options{})
+	// Short timeouts: a connection's deadlines are runtime timers that,
+	// once the connection is gone, still wake the runtime when they
+	// come due (up to IdleTimeout after the last request); the test
+	// waits them out before it counts.
+	s, err := Serve(context.Background(), "127.0.0.1:0", source(up("web")), Options{
+		ReadHeaderTimeout: 500 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second, IdleTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,22 +84,23 @@ func TestIdleNoWakeups(t *testing.T) {
 	// of it with it.
 	closeIdle()
 	pid := cmd.Process.Pid
-	// Wait for the answers' aftermath to settle: a second with no
-	// wake-up at all.
+	// Wait for the answers' aftermath to settle: past the timeouts, two
+	// seconds with no wake-up at all.
+	time.Sleep(time.Second)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		n0 := switches(t, pid)
-		time.Sleep(time.Second)
+		time.Sleep(2 * time.Second)
 		if switches(t, pid) == n0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the endpoint never went a second without waking up in 60 s")
+			t.Fatalf("the endpoint never went two seconds without waking up in 60 s")
 		}
 	}
 	n0 := switches(t, pid)
-	time.Sleep(3 * time.Second)
+	time.Sleep(5 * time.Second)
 	if n := switches(t, pid) - n0; n != 0 {
-		t.Errorf("idle endpoint: %d wake-ups in 3 s; want 0", n)
+		t.Errorf("idle endpoint: %d wake-ups in 5 s; want 0", n)
 	}
 }
