@@ -89,3 +89,17 @@ func TestStartEndpoint(t *testing.T) {
 		t.Errorf("VIGIL_HTTP=nonsense: got no error")
 	}
 }
+
+// On this machine's cgroup, nothing was OOM-killed since the attributor
+// began: a KILL is a user's.
+func TestOOMKilledHook(t *testing.T) {
+	f := oomKilled()
+	if f == nil {
+		t.Skip("no readable memory cgroup here")
+	}
+	if f() {
+		t.Errorf("oomKilled()() with no kill since it began: true")
+	}
+	p := &initProc{opts: Options{Verbosity: 3}, stderr: os.Stderr}
+	p.watchOOM()()
+}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vigil-init/vigil/services"
 )
 
 // Kubernetes shows a container's termination message (the file at its
@@ -26,7 +29,23 @@ type Termination struct {
 	Code   int    // its exit code, when Signal is 0
 	Signal int    // the signal that killed it, or 0
 	OOM    bool   // the kernel's OOM killer sent that signal
+	Reason string // how it ended in words, when the caller has them; else made from the above
 	Stderr []byte // the last of its stderr, when vigil relayed it
+}
+
+// endedTermination is an essential service's end as the engine reports it.
+func endedTermination(x services.Ended) Termination {
+	return Termination{Who: "service " + x.Service, Code: x.Code, Reason: x.Reason}
+}
+
+// mainTermination is the main command's end: its reaped exit code,
+// 128+n for signal n.
+func mainTermination(name string, code int) Termination {
+	t := Termination{Who: "command " + name, Code: code}
+	if code > 128 && code < 128+65 {
+		t.Signal, t.Code = code-128, 0
+	}
+	return t
 }
 
 // message is the termination message: one line saying who ended how,
@@ -34,6 +53,11 @@ type Termination struct {
 func (t Termination) message() []byte {
 	var head string
 	switch {
+	case t.Reason != "":
+		head = t.Who + ": " + t.Reason
+		if code := strconv.Itoa(t.Code); t.Code != 0 && !strings.Contains(t.Reason, code) {
+			head += " (exit " + code + ")"
+		}
 	case t.OOM:
 		head = fmt.Sprintf("%s: killed by the OOM killer (exit %d)", t.Who, 128+t.Signal)
 	case t.Signal != 0:

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vigil-init/vigil/services"
 )
 
 func TestTerminationMessage(t *testing.T) {
@@ -25,6 +27,12 @@ func TestTerminationMessage(t *testing.T) {
 			"service db: exited with code 1\nlast lines of stderr:\na\nb\n"},
 		{"only newlines of stderr", Termination{Who: "service db", Code: 1, Stderr: []byte("\n\n")},
 			"service db: exited with code 1\n"},
+		{"the engine's words", endedTermination(services.Ended{Service: "web", Code: 137, Reason: "killed by the OOM killer"}),
+			"service web: killed by the OOM killer (exit 137)\n"},
+		{"the engine's words with the code", endedTermination(services.Ended{Service: "db", Code: 3, Reason: "exited with code 3"}),
+			"service db: exited with code 3\n"},
+		{"main command exited", mainTermination("/app", 2), "command /app: exited with code 2\n"},
+		{"main command killed", mainTermination("/app", 137), "command /app: killed by SIGKILL (exit 137)\n"},
 		{"the last 20 lines", Termination{Who: "service db", Code: 1, Stderr: []byte(strings.Repeat("old\n", 5) + strings.Repeat("new\n", 20))},
 			"service db: exited with code 1\nlast lines of stderr:\n" + strings.Repeat("new\n", 20)},
 	} {
