@@ -2,80 +2,91 @@ package observe
 
 import (
 	"context"
-	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/vigil-init/vigil/services"
 )
 
-// Handler answers the endpoint's routes from src. Every route is
-// read-only: GET (and HEAD) only, and no request body.
-func Handler(src Source, opts Options) http.Handler {
-	opts = opts.withDefaults()
-	routes := map[string]http.HandlerFunc{
-		"/healthz": func(w http.ResponseWriter, r *http.Request) { healthz(w, r, src, opts) },
-		"/readyz":  func(w http.ResponseWriter, r *http.Request) { readyz(w, r, src) },
-		"/v1/services": func(w http.ResponseWriter, r *http.Request) {
-			servicesJSON(w, src.Snapshot())
-		},
-		"/metrics": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", metricsContentType)
-			w.Write(appendMetrics(nil, src.Snapshot(), opts))
-		},
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		route, ok := routes[r.URL.Path]
-		if !ok {
-			text(w, http.StatusNotFound, "404 not found: "+r.URL.Path+"\n")
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			text(w, http.StatusMethodNotAllowed, "405 method not allowed: "+r.Method+"\n")
-			return
-		}
-		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
-			// Not read, so not kept: the connection is closed after
-			// the answer rather than drained.
-			w.Header().Set("Connection", "close")
-			text(w, http.StatusRequestEntityTooLarge, "413 no request body is accepted\n")
-			return
-		}
-		route(w, r)
-	})
+// request is what the endpoint reads of an HTTP request.
+type request struct {
+	method   string
+	path     string // as sent, before '?'
+	rawQuery string // after '?'
+	body     bool   // a body was announced (never read)
 }
 
-func text(w http.ResponseWriter, code int, body string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	w.Write([]byte(body))
+// response is an answer, written whole by the connection.
+type response struct {
+	code        int
+	contentType string
+	allow       bool // 405: say which methods are
+	close       bool // close the connection after it
+	body        []byte
+}
+
+func text(code int, body string) response {
+	return response{code: code, contentType: "text/plain; charset=utf-8", body: []byte(body)}
+}
+
+// answer routes a request. Every route is read-only: GET (and HEAD)
+// only, and no request body.
+func answer(req *request, src Source, opts Options) response {
+	var route func() response
+	switch req.path {
+	case "/healthz":
+		route = func() response { return healthz(src, opts) }
+	case "/readyz":
+		route = func() response { return readyz(req.rawQuery, src) }
+	case "/v1/services":
+		route = func() response { return servicesJSON(src.Snapshot()) }
+	case "/metrics":
+		route = func() response {
+			return response{code: 200, contentType: metricsContentType, body: appendMetrics(nil, src.Snapshot(), opts)}
+		}
+	default:
+		return text(404, "404 not found: "+req.path+"\n")
+	}
+	if req.method != "GET" && req.method != "HEAD" {
+		r := text(405, "405 method not allowed: "+req.method+"\n")
+		r.allow = true
+		return r
+	}
+	if req.body {
+		// Not read, so not kept: the connection is closed after the
+		// answer rather than drained.
+		r := text(413, "413 no request body is accepted\n")
+		r.close = true
+		return r
+	}
+	return route()
 }
 
 // healthz: vigil itself is alive while the engine's loop answers.
-func healthz(w http.ResponseWriter, r *http.Request, src Source, opts Options) {
-	ctx, cancel := context.WithTimeout(r.Context(), opts.PingTimeout)
+func healthz(src Source, opts Options) response {
+	ctx, cancel := context.WithTimeout(context.Background(), opts.PingTimeout)
 	defer cancel()
 	if err := src.Ping(ctx); err != nil {
-		text(w, http.StatusServiceUnavailable, "engine not answering: "+err.Error()+"\n")
-		return
+		return text(503, "engine not answering: "+err.Error()+"\n")
 	}
-	text(w, http.StatusOK, "ok\n")
+	return text(200, "ok\n")
 }
 
 // readyz: 200 when every service that wants up (or every one named in
 // ?service=a,b) is up, ready, not failed and healthy; otherwise 503 and
 // a line for each that is not, saying why. A name that is not a service
 // is 404.
-func readyz(w http.ResponseWriter, r *http.Request, src Source) {
+func readyz(rawQuery string, src Source) response {
 	snap := src.Snapshot()
 	if snap == nil {
-		text(w, http.StatusServiceUnavailable, "no state published yet\n")
-		return
+		return text(503, "no state published yet\n")
+	}
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return text(400, "400 bad query: "+err.Error()+"\n")
 	}
 	var names []string
-	for _, v := range r.URL.Query()["service"] {
+	for _, v := range query["service"] {
 		for _, n := range strings.Split(v, ",") {
 			if n != "" {
 				names = append(names, n)
@@ -100,8 +111,7 @@ func readyz(w http.ResponseWriter, r *http.Request, src Source) {
 			for _, n := range unknown {
 				b.WriteString(n + ": unknown service\n")
 			}
-			text(w, http.StatusNotFound, b.String())
-			return
+			return text(404, b.String())
 		}
 	} else {
 		for i := range snap.Services {
@@ -112,10 +122,9 @@ func readyz(w http.ResponseWriter, r *http.Request, src Source) {
 		}
 	}
 	if body.Len() > 0 {
-		text(w, http.StatusServiceUnavailable, body.String())
-		return
+		return text(503, body.String())
 	}
-	text(w, http.StatusOK, "ok\n")
+	return text(200, "ok\n")
 }
 
 func find(snap *services.Snapshot, name string) *services.ServiceState {

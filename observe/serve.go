@@ -8,7 +8,8 @@
 // backlog, costing vigil nothing).
 //
 // When idle the endpoint is one goroutine blocked in accept: no timer
-// runs, so it adds no wake-ups.
+// runs, so it adds no wake-ups. It speaks HTTP/1.1 itself (http1.go)
+// rather than through net/http, which would triple PID 1's size.
 package observe
 
 import (
@@ -16,9 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,7 +49,7 @@ type Options struct {
 	ReadTimeout       time.Duration // a whole request (10 s)
 	WriteTimeout      time.Duration // a response (10 s)
 	IdleTimeout       time.Duration // a kept-alive connection between requests (30 s)
-	ErrorLog          io.Writer     // net/http's own complaints; nil discards them
+	ErrorLog          io.Writer     // accept errors; nil discards them
 }
 
 // Defaults of Options.
@@ -92,13 +91,23 @@ func (o Options) withDefaults() Options {
 
 // Server is a running endpoint.
 type Server struct {
+	src      Source
+	opts     Options
 	ln       net.Listener
-	srv      *http.Server
 	done     chan struct{}
 	err      error
 	unixPath string // the socket to remove on Close
 	once     sync.Once
 	stopCtx  func() bool
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newServer(src Source, opts Options) *Server {
+	return &Server{src: src, opts: opts.withDefaults(), done: make(chan struct{}), conns: map[net.Conn]struct{}{}}
 }
 
 // Serve listens on addr ("host:port", or "unix:/path" for a socket of
@@ -106,21 +115,15 @@ type Server struct {
 // until ctx ends or Close is called. Errors in listening are returned
 // at once.
 func Serve(ctx context.Context, addr string, src Source, opts Options) (*Server, error) {
-	opts = opts.withDefaults()
+	s := newServer(src, opts)
 	ln, unixPath, err := listen(addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		ln:       ln,
-		srv:      newHTTPServer(Handler(src, opts), opts),
-		done:     make(chan struct{}),
-		unixPath: unixPath,
-	}
+	s.ln, s.unixPath = ln, unixPath
 	go func() {
 		defer close(s.done)
-		err := s.srv.Serve(limitListener(ln, opts.MaxConns))
-		if !errors.Is(err, http.ErrServerClosed) {
+		if err := s.serve(limitListener(ln, s.opts.MaxConns)); err != nil {
 			s.err = fmt.Errorf("http endpoint %s: %w", addr, err)
 		}
 	}()
@@ -129,42 +132,83 @@ func Serve(ctx context.Context, addr string, src Source, opts Options) (*Server,
 	return s, nil
 }
 
-// newHTTPServer is the server with every limit set; the fuzz target
-// serves through the same one.
-func newHTTPServer(h http.Handler, o Options) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: o.ReadHeaderTimeout,
-		ReadTimeout:       o.ReadTimeout,
-		WriteTimeout:      o.WriteTimeout,
-		IdleTimeout:       o.IdleTimeout,
-		MaxHeaderBytes:    o.MaxHeaderBytes,
-		ErrorLog:          log.New(o.ErrorLog, "vigil: http: ", 0),
+// serve accepts until the listener is closed, a goroutine per
+// connection (at most MaxConns of them, by the limit listener).
+func (s *Server) serve(ln net.Listener) error {
+	var delay time.Duration
+	logf := func(format string, args ...any) { fmt.Fprintf(s.opts.ErrorLog, "vigil: http: "+format+"\n", args...) }
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Out of descriptors, or the like: wait a little, as long
+			// as it lasts, rather than spin.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			logf("accept: %v; retrying in %v", err, delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !s.track(c, true) {
+			c.Close()
+			return nil
+		}
+		go func() {
+			defer s.track(c, false)
+			s.serveConn(c)
+		}()
 	}
+}
+
+// track adds or removes a connection; false once the server is closed.
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.conns, c)
+		s.wg.Done()
+		return true
+	}
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
 }
 
 // Addr is the address listened on (the port chosen for ":0").
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Done is closed when the server has stopped.
+// Done is closed when the server has stopped accepting.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Err is why the server stopped, nil after Close; valid after Done.
 func (s *Server) Err() error { return s.err }
 
-// Close stops listening and closes every connection at once.
+// Close stops listening, closes every connection at once and waits for
+// their goroutines.
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
 		if s.stopCtx != nil {
 			s.stopCtx()
 		}
-		err = s.srv.Close()
+		s.mu.Lock()
+		s.closed = true
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		err = s.ln.Close()
 		if s.unixPath != "" {
 			os.Remove(s.unixPath)
 		}
 	})
 	<-s.done
+	s.wg.Wait()
 	return err
 }
 

@@ -2,7 +2,6 @@ package observe
 
 import (
 	"encoding/json"
-	"net/http"
 	"time"
 
 	"github.com/vigil-init/vigil/services"
@@ -78,12 +77,10 @@ func toJSON(snap *services.Snapshot) []serviceJSON {
 
 // servicesJSON writes GET /v1/services: a JSON array, one object per
 // service, sorted by name; empty before the first snapshot.
-func servicesJSON(w http.ResponseWriter, snap *services.Snapshot) {
+func servicesJSON(snap *services.Snapshot) response {
 	b, err := json.MarshalIndent(toJSON(snap), "", "  ")
 	if err != nil {
-		text(w, http.StatusInternalServerError, "encoding the services: "+err.Error()+"\n")
-		return
+		return text(500, "encoding the services: "+err.Error()+"\n")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(b, '\n'))
+	return response{code: 200, contentType: "application/json", body: append(b, '\n')}
 }
