@@ -9,7 +9,7 @@
 //
 // When idle the endpoint is one goroutine blocked in accept: no timer
 // runs, so it adds no wake-ups. It speaks HTTP/1.1 itself (http1.go)
-// rather than through net/http, which would triple PID 1's size.
+// rather than through net/http, which would nearly double PID 1's size.
 package observe
 
 import (
