@@ -10,11 +10,12 @@ import (
 	"github.com/vigil-init/vigil/services"
 )
 
-const usage = `usage: vigil [-hpqvV] [-g grace] [-s svdir] [-i initdir] [-e code]... [--] [command [arg...]]
+const usage = `usage: vigil [-hpqvV] [-g grace] [-s svdir] [-i initdir] [-e code]... [-H addr] [--] [command [arg...]]
   -g grace    time services get between TERM and KILL at shutdown (VIGIL_GRACE, 7s)
   -s svdir    directory of services to supervise (SVDIR, /etc/service)
   -i initdir  start-up scripts run in order before services (VIGIL_INIT_DIR, /etc/vigil/init.d)
   -e code     exit 0 when the main command exits with code; repeatable (VIGIL_EXIT_ZERO="143 130")
+  -H addr     serve /healthz, /readyz, /metrics on host:port or unix:/path (VIGIL_HTTP)
   -p          prefix each line services write to the console with their name (VIGIL_PREFIX=1)
   -q          only errors (VIGIL_VERBOSITY=0); -v more, up to -vv (2, 3)
   -V          print the version (also --version); -h this help (also --help)
@@ -33,6 +34,7 @@ type Options struct {
 	Verbosity    int
 	InitContinue bool     // a failing start-up script does not stop the container
 	ExitZero     []int    // the main command's codes that count as 0 (-e)
+	HTTP         string   // the HTTP endpoint's address (VIGIL_HTTP, -H); "" for none
 	Command      []string // the main command, if any
 }
 
@@ -66,6 +68,7 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 		o.Grace = d
 	}
 	o.Prefix = getenv("VIGIL_PREFIX") == "1"
+	o.HTTP = getenv("VIGIL_HTTP")
 	o.InitContinue = getenv("VIGIL_INIT_FAIL") == "continue"
 	if v := getenv("VIGIL_VERBOSITY"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -93,7 +96,7 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 		}
 	}
 	// Only "--" itself ends the options; "--foo" is an unknown option '-'.
-	g := getopt.Getopt{Args: args, Opts: "hVpqvg:s:i:e:", DashDashOnly: true}
+	g := getopt.Getopt{Args: args, Opts: "hVpqvg:s:i:e:H:", DashDashOnly: true}
 	for g.Next() {
 		switch g.Opt {
 		case 'h':
@@ -122,6 +125,8 @@ func parseOptions(args []string, getenv func(string) string) (Options, error) {
 				return o, fmt.Errorf("-e: %w", err)
 			}
 			exitZero = append(exitZero, n)
+		case 'H':
+			o.HTTP = g.Arg
 		}
 	}
 	var e *getopt.Error

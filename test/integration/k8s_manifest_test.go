@@ -1,24 +1,24 @@
 package integration
 
 import (
+	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/vigil-init/vigil/internal/testenv"
 	"github.com/vigil-init/vigil/services"
 )
 
-// k8sManifests parses every manifest of examples/kubernetes and returns
-// the documents by kind.
-func k8sManifests(t *testing.T) map[string][]any {
+// k8sObjects decodes every manifest of examples/kubernetes, by file.
+func k8sObjects(t *testing.T) map[string][]any {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(testenv.Root(), "examples", "kubernetes", "*.yaml"))
 	if err != nil {
@@ -27,94 +27,81 @@ func k8sManifests(t *testing.T) map[string][]any {
 	if len(files) == 0 {
 		t.Fatal("no manifests in examples/kubernetes")
 	}
-	kinds := map[string][]any{}
+	byFile := map[string][]any{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		docs, err := parseYAML(string(b))
+		objs, err := decodeManifests(b)
 		if err != nil {
 			t.Fatalf("%s: %v", filepath.Base(f), err)
 		}
-		for _, d := range docs {
-			for _, field := range []string{"apiVersion", "kind"} {
-				if ystr(d, field) == "" {
-					t.Errorf("%s: a document without %s", filepath.Base(f), field)
-				}
-			}
-			if ystr(d, "metadata", "name") == "" {
-				t.Errorf("%s: a %s without metadata.name", filepath.Base(f), ystr(d, "kind"))
-			}
-			kinds[ystr(d, "kind")] = append(kinds[ystr(d, "kind")], d)
-		}
+		byFile[filepath.Base(f)] = objs
 	}
-	return kinds
+	return byFile
 }
 
-// k8sPod is what the tests need of the Deployment.
+// deploymentIn is the one Deployment of file.
+func deploymentIn(t *testing.T, objs map[string][]any, file string) *appsv1.Deployment {
+	t.Helper()
+	var found []*appsv1.Deployment
+	for _, o := range objs[file] {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			found = append(found, d)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: got %d Deployments; want 1", file, len(found))
+	}
+	return found[0]
+}
+
+func podContainer(cs []corev1.Container, name string) *corev1.Container {
+	for i := range cs {
+		if cs[i].Name == name {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+func envOf(c *corev1.Container) map[string]string {
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	return env
+}
+
+// k8sPod is what the tests need of the example Deployment.
 type k8sPod struct {
-	spec    any // the pod's spec
-	app     any // the container running the example image
-	sidecar any // the log shipper
+	spec    *corev1.PodSpec
+	meta    map[string]string // the pod's annotations
+	app     *corev1.Container // the container running the example image
+	sidecar *corev1.Container // the log shipper
 	grace   time.Duration
 	env     map[string]string // the app's
 }
 
 func k8sDeployment(t *testing.T) k8sPod {
 	t.Helper()
-	deps := k8sManifests(t)["Deployment"]
-	if len(deps) != 1 {
-		t.Fatalf("Deployments in examples/kubernetes: got %d; want 1", len(deps))
+	d := deploymentIn(t, k8sObjects(t), "deployment.yaml")
+	p := k8sPod{spec: &d.Spec.Template.Spec, meta: d.Spec.Template.Annotations}
+	if len(p.spec.Containers) != 2 {
+		t.Fatalf("pod containers: got %d; want 2, the app and a log-shipping sidecar", len(p.spec.Containers))
 	}
-	d := deps[0]
-	if got := ystr(d, "apiVersion"); got != "apps/v1" {
-		t.Errorf("Deployment apiVersion: got %q; want apps/v1", got)
-	}
-	var p k8sPod
-	p.spec = yget(d, "spec", "template", "spec")
-	containers := ylist(p.spec, "containers")
-	if len(containers) != 2 {
-		t.Fatalf("pod containers: got %d; want 2, the app and a log-shipping sidecar", len(containers))
-	}
-	p.app, p.sidecar = ynamed(containers, "app"), ynamed(containers, "log-shipper")
+	p.app, p.sidecar = podContainer(p.spec.Containers, "app"), podContainer(p.spec.Containers, "log-shipper")
 	if p.app == nil || p.sidecar == nil {
 		t.Fatalf("pod containers: want one named app and one named log-shipper")
 	}
-	p.env = map[string]string{}
-	for _, e := range ylist(p.app, "env") {
-		p.env[ystr(e, "name")] = ystr(e, "value")
-	}
+	p.env = envOf(p.app)
 	g, err := services.ParseGrace(p.env["VIGIL_GRACE"])
 	if err != nil {
 		t.Fatalf("app's VIGIL_GRACE: %v", err)
 	}
 	p.grace = g
-	// The selector must select the pod.
-	sel := yget(d, "spec", "selector", "matchLabels")
-	labels := yget(d, "spec", "template", "metadata", "labels")
-	if sel == nil || !reflect.DeepEqual(sel, labels) {
-		t.Errorf("selector.matchLabels %v: want the pod's labels %v", sel, labels)
-	}
 	return p
-}
-
-// installedApplets lists the names `vigil --install` links.
-func installedApplets(t *testing.T) map[string]bool {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command(testenv.Vigil(t), "--install", dir).CombinedOutput(); err != nil {
-		t.Fatalf("vigil --install: %v: %s", err, out)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]bool{}
-	for _, e := range entries {
-		names[e.Name()] = true
-	}
-	return names
 }
 
 // exampleDockerfile returns examples/Dockerfile's text.
@@ -127,93 +114,129 @@ func exampleDockerfile(t *testing.T) string {
 	return string(b)
 }
 
-// The Deployment is tied to vigil and to the example image: probes are
-// sv commands that exist as applets, on services the image holds; a
-// read-only root with /run writable for VIGIL_RUNDIR; a non-root user; a
-// termination grace period of vigil's grace plus the 3 s it needs after;
-// svlogd's directory on an emptyDir the sidecar reads; the image built by
-// make image.
+// httpPort is the port of VIGIL_HTTP's ":PORT" or "host:PORT".
+func httpPort(t *testing.T, addr string) int32 {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	n, err2 := strconv.Atoi(port)
+	if err != nil || err2 != nil {
+		t.Fatalf("VIGIL_HTTP %q: want host:port (%v)", addr, err)
+	}
+	return int32(n)
+}
+
+// checkVigilProbes: VIGIL_HTTP is set on a named container port, the
+// startup and readiness probes GET /readyz there, the liveness probe
+// /healthz.
+func checkVigilProbes(t *testing.T, c *corev1.Container) (portName string, port int32) {
+	t.Helper()
+	addr := envOf(c)["VIGIL_HTTP"]
+	if addr == "" {
+		t.Fatalf("container %s: no VIGIL_HTTP", c.Name)
+	}
+	port = httpPort(t, addr)
+	for _, p := range c.Ports {
+		if p.ContainerPort == port {
+			portName = p.Name
+		}
+	}
+	if portName == "" {
+		t.Errorf("container %s: no named containerPort %d for VIGIL_HTTP %s", c.Name, port, addr)
+	}
+	for _, pr := range []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{
+		{"startupProbe", c.StartupProbe, "/readyz"},
+		{"readinessProbe", c.ReadinessProbe, "/readyz"},
+		{"livenessProbe", c.LivenessProbe, "/healthz"},
+	} {
+		if pr.probe == nil || pr.probe.HTTPGet == nil {
+			t.Errorf("container %s: %s: want an httpGet on %s", c.Name, pr.name, pr.path)
+			continue
+		}
+		h := pr.probe.HTTPGet
+		if h.Path != pr.path || h.Port.String() != portName && h.Port.IntVal != port {
+			t.Errorf("container %s: %s: GET %s on port %s; want %s on %s (%d)", c.Name, pr.name, h.Path, h.Port.String(), pr.path, portName, port)
+		}
+		if pr.probe.TimeoutSeconds < 1 {
+			t.Errorf("container %s: %s: timeoutSeconds %d; want at least 1 s, above vigil's 1 s ping timeout for /healthz", c.Name, pr.name, pr.probe.TimeoutSeconds)
+		}
+	}
+	if c.LivenessProbe != nil && c.LivenessProbe.TimeoutSeconds < 2 {
+		t.Errorf("container %s: livenessProbe timeoutSeconds %d: want more than /healthz's 1 s ping timeout", c.Name, c.LivenessProbe.TimeoutSeconds)
+	}
+	return portName, port
+}
+
+// checkScrape: the pod is annotated for Prometheus on VIGIL_HTTP's port.
+func checkScrape(t *testing.T, what string, ann map[string]string, port int32) {
+	t.Helper()
+	want := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": strconv.Itoa(int(port)), "prometheus.io/path": "/metrics"}
+	for k, v := range want {
+		if ann[k] != v {
+			t.Errorf("%s: annotation %s %q; want %q", what, k, ann[k], v)
+		}
+	}
+}
+
+// The Deployment is tied to vigil and to the example image: HTTP probes
+// on vigil's endpoint, scraped by Prometheus; a read-only root with /run
+// writable for VIGIL_RUNDIR; a non-root user; a termination grace period
+// of vigil's grace plus the 3 s it needs after; svlogd's directory on an
+// emptyDir the sidecar reads; the image built by make image.
 func TestK8sManifests(t *testing.T) {
 	p := k8sDeployment(t)
-	applets := installedApplets(t)
 	dockerfile := exampleDockerfile(t)
 	svcDir := filepath.Join(testenv.Root(), "examples", "service")
 
 	// The image: the tag scripts/image.sh gives it.
-	image := ystr(p.app, "image")
-	repo, _, _ := strings.Cut(image, ":")
+	repo, _, _ := strings.Cut(p.app.Image, ":")
 	script, err := os.ReadFile(filepath.Join(testenv.Root(), "scripts", "image.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(script), "-t "+repo+" ") {
-		t.Errorf("app image %q: want the one scripts/image.sh builds (-t %s)", image, repo)
+		t.Errorf("app image %q: want the one scripts/image.sh builds (-t %s)", p.app.Image, repo)
 	}
 	if !strings.Contains(dockerfile, `ENTRYPOINT ["/sbin/vigil"]`) || !strings.Contains(dockerfile, `"--install", "/usr/bin"`) {
 		t.Errorf("examples/Dockerfile: want ENTRYPOINT [\"/sbin/vigil\"] and the applets installed in /usr/bin")
 	}
 
-	// Probes: sv on the example's services.
-	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
-		cmd := ystrings(ylist(p.app, probe, "exec", "command"))
-		if len(cmd) < 3 {
-			t.Errorf("%s: got command %q; want an sv command", probe, cmd)
-			continue
-		}
-		if !applets[cmd[0]] || cmd[0] != "sv" {
-			t.Errorf("%s: command %q: want sv, one of vigil's applets %v", probe, cmd[0], slices.Sorted(mapKeys(applets)))
-		}
-		verb, names := svArgs(cmd[1:])
-		if verb != "check" && verb != "status" {
-			t.Errorf("%s: sv %s: want check (status exits 0 for a service that is down)", probe, verb)
-		}
-		if verb == "status" {
-			t.Errorf("%s: sv status succeeds for a down service; want sv check", probe)
-		}
-		if len(names) == 0 {
-			t.Errorf("%s: %q names no service", probe, cmd)
-		}
-		for _, n := range names {
-			if _, err := os.Stat(filepath.Join(svcDir, n, "run")); err != nil {
-				t.Errorf("%s: service %q: not in examples/service (%v)", probe, n, err)
-			}
-		}
-		if to, _ := strconv.Atoi(ystr(p.app, probe, "timeoutSeconds")); to <= svWait(cmd[1:]) {
-			t.Errorf("%s: timeoutSeconds %d: want more than sv's -w %d", probe, to, svWait(cmd[1:]))
-		}
-	}
+	_, port := checkVigilProbes(t, p.app)
+	checkScrape(t, "deployment.yaml", p.meta, port)
 
 	// Security: non-root, read-only root, /run writable.
-	runAsNonRoot := ystr(p.spec, "securityContext", "runAsNonRoot") == "true" || ystr(p.app, "securityContext", "runAsNonRoot") == "true"
-	uid := ystr(p.app, "securityContext", "runAsUser")
-	if uid == "" {
-		uid = ystr(p.spec, "securityContext", "runAsUser")
+	sc := p.spec.SecurityContext
+	nonRoot := sc != nil && sc.RunAsNonRoot != nil && *sc.RunAsNonRoot
+	var uid int64 = -1
+	if sc != nil && sc.RunAsUser != nil {
+		uid = *sc.RunAsUser
 	}
-	if !runAsNonRoot || uid == "" || uid == "0" {
-		t.Errorf("securityContext: got runAsNonRoot %v, runAsUser %q; want a non-root user", runAsNonRoot, uid)
+	if !nonRoot || uid <= 0 {
+		t.Errorf("securityContext: got runAsNonRoot %v, runAsUser %d; want a non-root user", nonRoot, uid)
 	}
-	for _, c := range []any{p.app, p.sidecar} {
-		if got := ystr(c, "securityContext", "readOnlyRootFilesystem"); got != "true" {
-			t.Errorf("container %s: readOnlyRootFilesystem %q; want true", ystr(c, "name"), got)
+	for _, c := range []*corev1.Container{p.app, p.sidecar} {
+		if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
+			t.Errorf("container %s: want readOnlyRootFilesystem true", c.Name)
 		}
 	}
 	runDir := p.env["VIGIL_RUNDIR"]
 	if runDir == "" {
 		runDir = "/run/vigil"
 	}
-	runVol := mountOf(p.app, runDir)
-	if runVol == nil || yget(ynamed(ylist(p.spec, "volumes"), ystr(runVol, "name")), "emptyDir") == nil {
+	if v := volumeOf(p.spec, mountOf(p.app, runDir)); v == nil || v.EmptyDir == nil {
 		t.Errorf("app: want an emptyDir mounted on %s (VIGIL_RUNDIR) over the read-only root", runDir)
 	}
 
 	// Grace: Kubernetes waits for vigil's grace plus the 3 s vigil takes
 	// after it, as Docker's 10 s do for the default 7 s.
-	tgps, err := strconv.Atoi(ystr(p.spec, "terminationGracePeriodSeconds"))
-	if err != nil {
-		t.Errorf("terminationGracePeriodSeconds: %v", err)
+	if p.spec.TerminationGracePeriodSeconds == nil {
+		t.Fatalf("terminationGracePeriodSeconds: not set")
 	}
-	if want := int((p.grace + 3*time.Second + time.Second - 1) / time.Second); tgps != want {
-		t.Errorf("terminationGracePeriodSeconds: got %d; want %d, vigil's grace %v plus 3 s", tgps, want, p.grace)
+	if got, want := *p.spec.TerminationGracePeriodSeconds, int64((p.grace+3*time.Second+time.Second-1)/time.Second); got != want {
+		t.Errorf("terminationGracePeriodSeconds: got %d; want %d, vigil's grace %v plus 3 s", got, want, p.grace)
 	}
 	if p.grace == 0 {
 		t.Errorf("VIGIL_GRACE 0 never kills: want a grace period")
@@ -232,175 +255,148 @@ func TestK8sManifests(t *testing.T) {
 	if appLog == nil {
 		t.Fatalf("app: want a volume mounted on %s", logDir)
 	}
-	vol := ynamed(ylist(p.spec, "volumes"), ystr(appLog, "name"))
-	if yget(vol, "emptyDir") == nil {
-		t.Errorf("volume %s: want an emptyDir", ystr(appLog, "name"))
+	if v := volumeOf(p.spec, appLog); v == nil || v.EmptyDir == nil {
+		t.Errorf("volume %s: want an emptyDir", appLog.Name)
 	}
-	var shipMount any
-	for _, m := range ylist(p.sidecar, "volumeMounts") {
-		if ystr(m, "name") == ystr(appLog, "name") {
-			shipMount = m
+	var shipMount *corev1.VolumeMount
+	for i, m := range p.sidecar.VolumeMounts {
+		if m.Name == appLog.Name {
+			shipMount = &p.sidecar.VolumeMounts[i]
 		}
 	}
 	if shipMount == nil {
-		t.Fatalf("log-shipper: want the volume %s mounted", ystr(appLog, "name"))
+		t.Fatalf("log-shipper: want the volume %s mounted", appLog.Name)
 	}
-	ship := strings.Join(ystrings(ylist(p.sidecar, "command")), " ")
-	if !strings.Contains(ship, ystr(shipMount, "mountPath")+"/current") {
-		t.Errorf("log-shipper: command %q: want it to follow %s/current", ship, ystr(shipMount, "mountPath"))
+	if ship := strings.Join(p.sidecar.Command, " "); !strings.Contains(ship, shipMount.MountPath+"/current") {
+		t.Errorf("log-shipper: command %q: want it to follow %s/current", ship, shipMount.MountPath)
 	}
 
-	// web's port.
-	port := p.env["WEB_PORT"]
-	if port == "" {
-		port = "8080"
+	// web's port and vigil's, as the Service names them.
+	webPort := p.env["WEB_PORT"]
+	if webPort == "" {
+		webPort = "8080"
 	}
-	var portName string
-	for _, cp := range ylist(p.app, "ports") {
-		if ystr(cp, "containerPort") == port {
-			portName = ystr(cp, "name")
+	named := map[string]bool{}
+	var webName string
+	for _, cp := range p.app.Ports {
+		named[cp.Name] = true
+		if strconv.Itoa(int(cp.ContainerPort)) == webPort {
+			webName = cp.Name
 		}
 	}
-	if portName == "" {
-		t.Errorf("app: want containerPort %s, web's WEB_PORT", port)
+	if webName == "" {
+		t.Errorf("app: want containerPort %s, web's WEB_PORT", webPort)
 	}
-	for _, s := range k8sManifests(t)["Service"] {
-		for _, sp := range ylist(s, "spec", "ports") {
-			if tp := ystr(sp, "targetPort"); tp != portName && tp != port {
-				t.Errorf("Service %s: targetPort %q; want %q or %s", ystr(s, "metadata", "name"), tp, portName, port)
+	for _, o := range k8sObjects(t)["service.yaml"] {
+		s, ok := o.(*corev1.Service)
+		if !ok {
+			continue
+		}
+		for _, sp := range s.Spec.Ports {
+			if !named[sp.TargetPort.String()] {
+				t.Errorf("Service %s: targetPort %q; want one of the app's named ports %v", s.Name, sp.TargetPort.String(), named)
 			}
 		}
-	}
-}
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
+		if s.Spec.Selector["app"] != "vigil-example" {
+			t.Errorf("Service %s: selector %v; want the Deployment's pods", s.Name, s.Spec.Selector)
 		}
 	}
 }
 
-// svArgs splits sv's arguments into the command and the services.
-func svArgs(args []string) (verb string, names []string) {
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "-w":
-			i++
-		case strings.HasPrefix(a, "-"):
-		case verb == "":
-			verb = a
-		default:
-			names = append(names, a)
+// The native-sidecar example: vigil in an initContainer with
+// restartPolicy Always, gating the app with its startupProbe on /readyz.
+func TestK8sSidecarManifest(t *testing.T) {
+	d := deploymentIn(t, k8sObjects(t), "sidecar.yaml")
+	spec := &d.Spec.Template.Spec
+	var side *corev1.Container
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			side = c
 		}
 	}
-	return verb, names
-}
-
-// svWait is sv's -w, 7 by default.
-func svWait(args []string) int {
-	for i, a := range args {
-		if a == "-w" && i+1 < len(args) {
-			n, _ := strconv.Atoi(args[i+1])
-			return n
-		}
+	if side == nil {
+		t.Fatalf("sidecar.yaml: no initContainer with restartPolicy: Always")
 	}
-	return 7
+	if side.Command != nil {
+		t.Errorf("sidecar %s: command %q; want the image's ENTRYPOINT, vigil", side.Name, side.Command)
+	}
+	_, port := checkVigilProbes(t, side)
+	checkScrape(t, "sidecar.yaml", d.Spec.Template.Annotations, port)
+	if len(spec.Containers) == 0 {
+		t.Fatalf("sidecar.yaml: no main container")
+	}
+	// The main container reads what the sidecar's ledger writes.
+	app := &spec.Containers[0]
+	if m := mountOf(app, "/var/log/ledger"); m == nil || mountOf(side, "/var/log/ledger") == nil || mountOf(side, "/var/log/ledger").Name != m.Name {
+		t.Errorf("sidecar.yaml: want the ledger log volume shared by %s and %s", side.Name, app.Name)
+	}
+	if m := mountOf(side, "/run/vigil"); m == nil || volumeOf(spec, m) == nil || volumeOf(spec, m).EmptyDir == nil {
+		t.Errorf("sidecar %s: want an emptyDir on /run for VIGIL_RUNDIR", side.Name)
+	}
 }
 
 // mountOf returns the container's volumeMount whose path holds path.
-func mountOf(c any, path string) any {
-	for _, m := range ylist(c, "volumeMounts") {
-		mp := ystr(m, "mountPath")
-		if path == mp || strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/") {
-			return m
+func mountOf(c *corev1.Container, path string) *corev1.VolumeMount {
+	for i, m := range c.VolumeMounts {
+		if path == m.MountPath || strings.HasPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/") {
+			return &c.VolumeMounts[i]
 		}
 	}
 	return nil
 }
 
-// The reader refuses what it does not understand, so the manifest test
-// cannot pass on a misread file.
-func TestK8sYAMLReader(t *testing.T) {
-	good := `# c
-a: 1
-b:
-  c: "x # not a comment"
-  d: ['p', "q", r]
-list:
-- name: one
-  value: "1"
-- two
-nested:
-  - - x
-empty: {}
-`
-	docs, err := parseYAML(good)
-	if err != nil {
-		t.Fatal(err)
+func volumeOf(spec *corev1.PodSpec, m *corev1.VolumeMount) *corev1.Volume {
+	if m == nil {
+		return nil
 	}
-	want := map[string]any{
-		"a":      "1",
-		"b":      map[string]any{"c": "x # not a comment", "d": []any{"p", "q", "r"}},
-		"list":   []any{map[string]any{"name": "one", "value": "1"}, "two"},
-		"nested": []any{[]any{"x"}},
-		"empty":  map[string]any{},
-	}
-	if len(docs) != 1 || !reflect.DeepEqual(docs[0], want) {
-		t.Errorf("parseYAML: got %#v; want %#v", docs, want)
-	}
-	for _, bad := range []string{
-		"a: &anchor 1\n",
-		"a: |\n  text\n",
-		"a: {b: 1}\n",
-		"a:\n  b: 1\n   c: 2\n",
-		"a: 1\na: 2\n",
-		"a: [1, 2\n",
-		"- a\nb: 1\n",
-	} {
-		if _, err := parseYAML(bad); err == nil {
-			t.Errorf("parseYAML(%q): got no error; want one", bad)
+	for i := range spec.Volumes {
+		if spec.Volumes[i].Name == m.Name {
+			return &spec.Volumes[i]
 		}
 	}
+	return nil
 }
 
 // The pod as Docker can run it: the app container with the manifest's
-// user, read-only root, /run tmpfs and environment; its probes, run with
-// docker exec, succeed; the sidecar's command, sharing the log volume,
-// ships ledger's records; and stopping it fits in the termination grace
-// period.
+// user, read-only root, /run tmpfs and environment, its vigil port
+// published; each probe of the manifest, made from outside as the
+// kubelet makes it, succeeds; the sidecar's command, sharing the log
+// volume, ships ledger's records; and stopping it fits in the
+// termination grace period.
 func TestK8sPodInDocker(t *testing.T) {
 	t.Parallel()
 	p := k8sDeployment(t)
 	img := exampleImage(t)
-	uid := ystr(p.spec, "securityContext", "runAsUser")
-	gid := ystr(p.spec, "securityContext", "runAsGroup")
-	if gid == "" {
-		gid = uid
+	uid := strconv.FormatInt(*p.spec.SecurityContext.RunAsUser, 10)
+	gid := uid
+	if g := p.spec.SecurityContext.RunAsGroup; g != nil {
+		gid = strconv.FormatInt(*g, 10)
 	}
-	args := []string{"--read-only", "--tmpfs", "/run:uid=" + uid + ",gid=" + gid, "--user", uid + ":" + gid}
+	port := httpPort(t, p.env["VIGIL_HTTP"])
+	args := []string{"--read-only", "--tmpfs", "/run:uid=" + uid + ",gid=" + gid, "--user", uid + ":" + gid,
+		"-p", "127.0.0.1::" + strconv.Itoa(int(port))}
 	for k, v := range p.env {
 		args = append(args, "-e", k+"="+v)
 	}
 	app := startContainer(t, append(args, img)...)
-	app.waitRunning(20*time.Second, dockerServices...)
-	for _, probe := range []string{"readinessProbe", "livenessProbe"} {
-		cmd := ystrings(ylist(p.app, probe, "exec", "command"))
-		var out string
+	base := app.publishedURL(port)
+	for _, pr := range []struct {
+		name  string
+		probe *corev1.Probe
+	}{{"startupProbe", p.app.StartupProbe}, {"readinessProbe", p.app.ReadinessProbe}, {"livenessProbe", p.app.LivenessProbe}} {
+		url := base + pr.probe.HTTPGet.Path
 		var code int
-		testenv.WaitFor(t, 10*time.Second, probe+" to succeed", func() bool {
-			var err error
-			out, code, err = app.exec(cmd...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return code == 0
+		var body string
+		testenv.WaitFor(t, 30*time.Second, pr.name+" (GET "+url+") to succeed", func() bool {
+			code, body = httpGet(url)
+			time.Sleep(20 * time.Millisecond)
+			// The kubelet counts 200 to 399 as success.
+			return code >= 200 && code < 400
 		})
-		t.Logf("%s %q: %s", probe, cmd, strings.TrimSpace(out))
+		t.Logf("%s GET %s: %d %s", pr.name, pr.probe.HTTPGet.Path, code, strings.TrimSpace(body))
 	}
-	cmd := ystrings(ylist(p.sidecar, "command"))
+	cmd := p.sidecar.Command
 	shipper := startContainer(t, append([]string{"--volumes-from", app.name, "--read-only", "--user", uid + ":" + gid,
 		"--entrypoint", cmd[0], img}, cmd[1:]...)...)
 	shipper.waitLog(15*time.Second, "stdout", "ledger's first record", func(l string) bool {

@@ -1,337 +1,285 @@
 package integration
 
-// A reader for the small subset of YAML that the Kubernetes examples use:
-// block mappings and sequences by indentation, "- key: value" items, flow
-// sequences of scalars on one line, "{}" and "[]", quoted and plain scalars,
-// comments and "---". Anything else (anchors, tags, block scalars, flow
-// mappings) is an error, so a manifest cannot silently say more than the
-// test understood. Scalars stay strings.
+// The Kubernetes examples are decoded strictly into Kubernetes' own API
+// types (k8s.io/api, with sigs.k8s.io/yaml as kubectl reads YAML): a
+// field the API does not have, a value of the wrong type or a key given
+// twice is an error, as `kubectl apply --validate=strict` makes it. The
+// API server's required fields that the types cannot express (a
+// container's name and image, a probe's one handler...) are checked by
+// checkObject.
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/yaml"
 )
 
-type yamlLine struct {
-	num    int // 1-based, for messages
-	indent int
-	text   string
-}
-
-// parseYAML returns the documents of src.
-func parseYAML(src string) ([]any, error) {
-	var docs []any
-	var cur []yamlLine
-	flush := func() error {
-		if len(cur) == 0 {
-			return nil
+// decodeManifests returns the objects of a multi-document YAML file.
+func decodeManifests(src []byte) ([]any, error) {
+	var objs []any
+	for i, doc := range splitDocuments(src) {
+		var tm metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &tm); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
 		}
-		n, next, err := yamlNode(cur, 0, cur[0].indent)
-		if err != nil {
-			return err
-		}
-		if next != len(cur) {
-			return fmt.Errorf("line %d: unexpected indentation", cur[next].num)
-		}
-		docs = append(docs, n)
-		cur = nil
-		return nil
-	}
-	for i, raw := range strings.Split(src, "\n") {
-		if strings.TrimSpace(raw) == "---" {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		text := strings.TrimRight(stripComment(raw), " \t\r")
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		body := strings.TrimLeft(text, " ")
-		if strings.HasPrefix(body, "\t") {
-			return nil, fmt.Errorf("line %d: tab in indentation", i+1)
-		}
-		cur = append(cur, yamlLine{num: i + 1, indent: len(text) - len(body), text: body})
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return docs, nil
-}
-
-// stripComment cuts a " #" comment that is outside quotes.
-func stripComment(s string) string {
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else if c == '\\' && quote == '"' {
-				i++
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
-			return s[:i]
-		}
-	}
-	return s
-}
-
-func isItem(text string) bool { return text == "-" || strings.HasPrefix(text, "- ") }
-
-// yamlNode parses the block starting at lines[i], whose lines are indented
-// by indent, and returns it with the index of the first line after it.
-func yamlNode(lines []yamlLine, i, indent int) (any, int, error) {
-	if isItem(lines[i].text) {
-		return yamlSeq(lines, i, indent)
-	}
-	return yamlMap(lines, i, indent)
-}
-
-func yamlSeq(lines []yamlLine, i, indent int) (any, int, error) {
-	var seq []any
-	for i < len(lines) && lines[i].indent == indent && isItem(lines[i].text) {
-		l := lines[i]
-		rest := strings.TrimLeft(strings.TrimPrefix(l.text, "-"), " ")
-		if rest == "" { // the item is the block below
-			if i+1 >= len(lines) || lines[i+1].indent <= indent {
-				seq = append(seq, nil)
-				i++
-				continue
-			}
-			n, next, err := yamlNode(lines, i+1, lines[i+1].indent)
-			if err != nil {
-				return nil, 0, err
-			}
-			seq, i = append(seq, n), next
-			continue
-		}
-		if _, _, isKey := splitKey(rest); isKey || isItem(rest) {
-			// "- key: value" opens a mapping at the column of key: parse
-			// it with this line rewritten to start there.
-			col := indent + len(l.text) - len(rest)
-			sub := append([]yamlLine{{l.num, col, rest}}, lines[i+1:]...)
-			n, next, err := yamlNode(sub, 0, col)
-			if err != nil {
-				return nil, 0, err
-			}
-			seq, i = append(seq, n), i+next
-			continue
-		}
-		v, err := yamlScalar(rest, l.num)
-		if err != nil {
-			return nil, 0, err
-		}
-		seq = append(seq, v)
-		i++
-	}
-	if i < len(lines) && lines[i].indent > indent {
-		return nil, 0, fmt.Errorf("line %d: unexpected indentation", lines[i].num)
-	}
-	return seq, i, nil
-}
-
-func yamlMap(lines []yamlLine, i, indent int) (any, int, error) {
-	m := map[string]any{}
-	for i < len(lines) && lines[i].indent == indent {
-		l := lines[i]
-		if isItem(l.text) {
-			return nil, 0, fmt.Errorf("line %d: a sequence item where a key was expected", l.num)
-		}
-		key, val, ok := splitKey(l.text)
-		if !ok {
-			return nil, 0, fmt.Errorf("line %d: want key: value, got %q", l.num, l.text)
-		}
-		if _, dup := m[key]; dup {
-			return nil, 0, fmt.Errorf("line %d: key %q repeated", l.num, key)
-		}
-		i++
-		if val != "" {
-			v, err := yamlScalar(val, l.num)
-			if err != nil {
-				return nil, 0, err
-			}
-			m[key] = v
-			continue
-		}
-		// The value is the block below: deeper, or a sequence at the
-		// key's own column (YAML's compact form).
-		if i < len(lines) && (lines[i].indent > indent || lines[i].indent == indent && isItem(lines[i].text)) {
-			n, next, err := yamlNode(lines, i, lines[i].indent)
-			if err != nil {
-				return nil, 0, err
-			}
-			m[key], i = n, next
-			continue
-		}
-		m[key] = nil
-	}
-	if i < len(lines) && lines[i].indent > indent {
-		return nil, 0, fmt.Errorf("line %d: unexpected indentation", lines[i].num)
-	}
-	return m, i, nil
-}
-
-// splitKey splits "key: value" (or "key:"), the key plain or quoted.
-func splitKey(s string) (key, val string, ok bool) {
-	if s == "" {
-		return "", "", false
-	}
-	var rest string
-	if s[0] == '"' || s[0] == '\'' {
-		end := strings.IndexByte(s[1:], s[0])
-		if end < 0 {
-			return "", "", false
-		}
-		key, rest = s[1:end+1], s[end+2:]
-	} else {
-		j := strings.Index(s, ":")
-		if j < 0 {
-			return "", "", false
-		}
-		key, rest = s[:j], s[j:]
-		if strings.ContainsAny(key, "[]{},\"'") {
-			return "", "", false
-		}
-	}
-	if rest != ":" && !strings.HasPrefix(rest, ": ") {
-		return "", "", false
-	}
-	return key, strings.TrimSpace(rest[1:]), true
-}
-
-// yamlScalar reads a scalar or a one-line flow sequence of scalars.
-func yamlScalar(s string, num int) (any, error) {
-	switch {
-	case s == "{}":
-		return map[string]any{}, nil
-	case strings.HasPrefix(s, "["):
-		if !strings.HasSuffix(s, "]") {
-			return nil, fmt.Errorf("line %d: a flow sequence must end on its line: %q", num, s)
-		}
-		inner := strings.TrimSpace(s[1 : len(s)-1])
-		seq := []any{}
-		for inner != "" {
-			item, rest, err := yamlFlowItem(inner, num)
-			if err != nil {
-				return nil, err
-			}
-			seq = append(seq, item)
-			rest = strings.TrimSpace(rest)
-			if rest != "" && !strings.HasPrefix(rest, ",") {
-				return nil, fmt.Errorf("line %d: want , between items in %q", num, s)
-			}
-			inner = strings.TrimSpace(strings.TrimPrefix(rest, ","))
-		}
-		return seq, nil
-	case s[0] == '"' || s[0] == '\'':
-		v, rest, err := yamlQuoted(s, num)
-		if err == nil && strings.TrimSpace(rest) != "" {
-			err = fmt.Errorf("line %d: text after a quoted scalar: %q", num, s)
-		}
-		return v, err
-	case strings.ContainsAny(s[:1], "&*!|>{%@`"):
-		return nil, fmt.Errorf("line %d: YAML beyond what this reader takes: %q", num, s)
-	}
-	return s, nil
-}
-
-func yamlFlowItem(s string, num int) (string, string, error) {
-	if s[0] == '"' || s[0] == '\'' {
-		return yamlQuoted(s, num)
-	}
-	if strings.ContainsAny(s[:1], "[{&*!|>") {
-		return "", "", fmt.Errorf("line %d: nested flow collections are not taken: %q", num, s)
-	}
-	j := strings.IndexByte(s, ',')
-	if j < 0 {
-		return strings.TrimSpace(s), "", nil
-	}
-	return strings.TrimSpace(s[:j]), s[j:], nil
-}
-
-// yamlQuoted reads a quoted scalar at the start of s and returns the rest.
-func yamlQuoted(s string, num int) (string, string, error) {
-	q := s[0]
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case q == '\'' && c == '\'' && i+1 < len(s) && s[i+1] == '\'':
-			b.WriteByte('\'')
-			i++
-		case c == q:
-			return b.String(), s[i+1:], nil
-		case q == '"' && c == '\\' && i+1 < len(s):
-			i++
-			switch s[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case '"', '\\', '/':
-				b.WriteByte(s[i])
-			default:
-				return "", "", fmt.Errorf("line %d: escape \\%c is not taken", num, s[i])
-			}
+		var obj any
+		switch tm.APIVersion + " " + tm.Kind {
+		case "apps/v1 Deployment":
+			obj = &appsv1.Deployment{}
+		case "v1 Service":
+			obj = &corev1.Service{}
+		case "v1 Pod":
+			obj = &corev1.Pod{}
 		default:
-			b.WriteByte(c)
+			return nil, fmt.Errorf("document %d: apiVersion %q kind %q: not a kind the examples use", i+1, tm.APIVersion, tm.Kind)
 		}
-	}
-	return "", "", fmt.Errorf("line %d: unterminated quote in %q", num, s)
-}
-
-// yget follows a path of mapping keys (string) and sequence indexes (int).
-func yget(n any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := n.(map[string]any)
-			if !ok {
-				return nil
-			}
-			n = m[k]
-		case int:
-			s, ok := n.([]any)
-			if !ok || k < 0 || k >= len(s) {
-				return nil
-			}
-			n = s[k]
+		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+			return nil, fmt.Errorf("document %d (%s): %w", i+1, tm.Kind, err)
 		}
+		if err := checkObject(obj); err != nil {
+			return nil, fmt.Errorf("document %d (%s): %w", i+1, tm.Kind, err)
+		}
+		objs = append(objs, obj)
 	}
-	return n
+	return objs, nil
 }
 
-func ystr(n any, path ...any) string {
-	s, _ := yget(n, path...).(string)
-	return s
+// splitDocuments cuts at "---" lines and drops documents with nothing
+// but comments.
+func splitDocuments(src []byte) [][]byte {
+	var docs [][]byte
+	var cur bytes.Buffer
+	flush := func() {
+		for _, l := range strings.Split(cur.String(), "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+				docs = append(docs, bytes.Clone(cur.Bytes()))
+				break
+			}
+		}
+		cur.Reset()
+	}
+	for _, l := range strings.SplitAfter(string(src), "\n") {
+		if strings.TrimRight(l, " \r\n") == "---" {
+			flush()
+			continue
+		}
+		cur.WriteString(l)
+	}
+	flush()
+	return docs
 }
 
-func ylist(n any, path ...any) []any {
-	s, _ := yget(n, path...).([]any)
-	return s
-}
-
-// ynamed finds the item of a sequence of mappings whose name is name.
-func ynamed(list []any, name string) any {
-	for _, item := range list {
-		if ystr(item, "name") == name {
-			return item
+// checkObject checks what the API server requires and the Go types do
+// not say.
+func checkObject(obj any) error {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		if o.Name == "" {
+			return errors.New("metadata.name: required")
+		}
+		if o.Spec.Selector == nil || len(o.Spec.Selector.MatchLabels) == 0 {
+			return errors.New("spec.selector: required")
+		}
+		sel, err := metav1.LabelSelectorAsSelector(o.Spec.Selector)
+		if err != nil {
+			return fmt.Errorf("spec.selector: %w", err)
+		}
+		if !sel.Matches(labels.Set(o.Spec.Template.Labels)) {
+			return fmt.Errorf("spec.selector %v does not select the template's labels %v", o.Spec.Selector.MatchLabels, o.Spec.Template.Labels)
+		}
+		return checkPodSpec("spec.template.spec", &o.Spec.Template.Spec)
+	case *corev1.Pod:
+		if o.Name == "" {
+			return errors.New("metadata.name: required")
+		}
+		return checkPodSpec("spec", &o.Spec)
+	case *corev1.Service:
+		if o.Name == "" {
+			return errors.New("metadata.name: required")
+		}
+		if len(o.Spec.Ports) == 0 {
+			return errors.New("spec.ports: required")
+		}
+		for i, p := range o.Spec.Ports {
+			if p.Port == 0 {
+				return fmt.Errorf("spec.ports[%d].port: required", i)
+			}
+			if len(o.Spec.Ports) > 1 && p.Name == "" {
+				return fmt.Errorf("spec.ports[%d].name: required when there are several", i)
+			}
 		}
 	}
 	return nil
 }
 
-// ystrings turns a sequence of scalars into strings.
-func ystrings(list []any) []string {
-	var out []string
-	for _, v := range list {
-		s, _ := v.(string)
-		out = append(out, s)
+func checkPodSpec(at string, spec *corev1.PodSpec) error {
+	if len(spec.Containers) == 0 {
+		return fmt.Errorf("%s.containers: required", at)
 	}
-	return out
+	vols := map[string]bool{}
+	for _, v := range spec.Volumes {
+		vols[v.Name] = true
+	}
+	seen := map[string]bool{}
+	check := func(field string, cs []corev1.Container) error {
+		for i := range cs {
+			c := &cs[i]
+			where := fmt.Sprintf("%s.%s[%d]", at, field, i)
+			if c.Name == "" {
+				return fmt.Errorf("%s.name: required", where)
+			}
+			if seen[c.Name] {
+				return fmt.Errorf("%s.name: %q given twice", where, c.Name)
+			}
+			seen[c.Name] = true
+			if c.Image == "" {
+				return fmt.Errorf("%s.image: required", where)
+			}
+			if c.RestartPolicy != nil && (field != "initContainers" || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+				return fmt.Errorf("%s.restartPolicy: only Always, and only on an init container", where)
+			}
+			ports := map[string]bool{}
+			for j, p := range c.Ports {
+				if p.ContainerPort <= 0 || p.ContainerPort > 65535 {
+					return fmt.Errorf("%s.ports[%d].containerPort: want 1 to 65535", where, j)
+				}
+				if p.Name != "" {
+					ports[p.Name] = true
+				}
+			}
+			for name, pr := range map[string]*corev1.Probe{"startupProbe": c.StartupProbe, "readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe} {
+				if pr == nil {
+					continue
+				}
+				if err := checkProbe(pr, ports); err != nil {
+					return fmt.Errorf("%s.%s: %w", where, name, err)
+				}
+			}
+			for j, m := range c.VolumeMounts {
+				if !vols[m.Name] {
+					return fmt.Errorf("%s.volumeMounts[%d]: no volume %q", where, j, m.Name)
+				}
+				if m.MountPath == "" {
+					return fmt.Errorf("%s.volumeMounts[%d].mountPath: required", where, j)
+				}
+			}
+		}
+		return nil
+	}
+	if err := check("initContainers", spec.InitContainers); err != nil {
+		return err
+	}
+	return check("containers", spec.Containers)
+}
+
+// checkProbe: exactly one handler, and an httpGet's named port is one
+// of the container's.
+func checkProbe(p *corev1.Probe, ports map[string]bool) error {
+	n := 0
+	if p.Exec != nil {
+		n++
+		if len(p.Exec.Command) == 0 {
+			return errors.New("exec.command: required")
+		}
+	}
+	if p.HTTPGet != nil {
+		n++
+		if port := p.HTTPGet.Port; port.StrVal != "" && !ports[port.StrVal] {
+			return fmt.Errorf("httpGet.port: no container port named %q", port.StrVal)
+		} else if port.StrVal == "" && (port.IntVal <= 0 || port.IntVal > 65535) {
+			return errors.New("httpGet.port: required")
+		}
+		if p.HTTPGet.Path != "" && !strings.HasPrefix(p.HTTPGet.Path, "/") {
+			return fmt.Errorf("httpGet.path %q: want an absolute path", p.HTTPGet.Path)
+		}
+	}
+	if p.TCPSocket != nil {
+		n++
+	}
+	if p.GRPC != nil {
+		n++
+	}
+	if n != 1 {
+		return fmt.Errorf("want exactly one handler (exec, httpGet, tcpSocket or grpc), got %d", n)
+	}
+	return nil
+}
+
+// brokenBase is a small valid manifest that each broken case changes.
+const brokenBase = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: x
+spec:
+  selector:
+    matchLabels:
+      app: x
+  template:
+    metadata:
+      labels:
+        app: x
+    spec:
+      containers:
+        - name: app
+          image: vigil-example:latest
+          ports:
+            - name: vigil
+              containerPort: 9100
+          readinessProbe:
+            httpGet:
+              path: /readyz
+              port: vigil
+`
+
+// The decoder refuses what Kubernetes would, so the manifest tests
+// cannot pass on a misread file.
+func TestK8sStrictDecoding(t *testing.T) {
+	if _, err := decodeManifests([]byte(brokenBase)); err != nil {
+		t.Fatalf("the base manifest: %v", err)
+	}
+	if objs, err := decodeManifests([]byte("# only a comment\n---\n" + brokenBase + "---\n")); err != nil || len(objs) != 1 {
+		t.Errorf("with empty documents around it: got %d objects, %v; want 1", len(objs), err)
+	}
+	for _, tc := range []struct {
+		name      string
+		old, new  string
+		wantInErr string
+	}{
+		{"unknown field", "          image: vigil-example:latest\n", "          image: vigil-example:latest\n          imagePolicy: Always\n", "unknown field"},
+		{"misspelt probe field", "          readinessProbe:\n", "          readynessProbe:\n", "unknown field"},
+		{"field at the wrong level", "      containers:\n", "      replicas: 2\n      containers:\n", "unknown field"},
+		{"wrong type: string for a number", "              containerPort: 9100\n", "              containerPort: nine\n", "containerPort"},
+		{"wrong type: list for a map", "    matchLabels:\n      app: x\n", "    matchLabels:\n      - app\n", "matchLabels"},
+		{"wrong type: quoted bool", "  name: x\nspec:\n", "  name: x\nspec:\n  paused: \"yes\"\n", "paused"},
+		{"duplicate key", "          image: vigil-example:latest\n", "          image: vigil-example:latest\n          image: other\n", "already set"},
+		{"missing container name", "        - name: app\n          image", "        - image", "name: required"},
+		{"missing image", "          image: vigil-example:latest\n", "", "image: required"},
+		{"probe without a handler", "            httpGet:\n              path: /readyz\n              port: vigil\n", "            periodSeconds: 5\n", "exactly one handler"},
+		{"probe with two handlers", "            httpGet:\n", "            exec:\n              command: [\"true\"]\n            httpGet:\n", "exactly one handler"},
+		{"probe on a port that is not there", "              port: vigil\n", "              port: metrics\n", "no container port"},
+		{"no containers", "      containers:\n        - name: app\n", "      initContainers:\n        - name: app\n", "containers: required"},
+		{"restartPolicy on a main container", "          image: vigil-example:latest\n", "          image: vigil-example:latest\n          restartPolicy: Always\n", "restartPolicy"},
+		{"selector that selects nothing", "      labels:\n        app: x\n", "      labels:\n        app: other\n", "does not select"},
+		{"no name", "  name: x\n", "  labels:\n    a: b\n", "metadata.name: required"},
+		{"unknown kind", "kind: Deployment\n", "kind: Deploymint\n", "not a kind"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(brokenBase, tc.old) {
+				t.Fatalf("the base manifest has no %q", tc.old)
+			}
+			src := strings.Replace(brokenBase, tc.old, tc.new, 1)
+			_, err := decodeManifests([]byte(src))
+			if err == nil || !strings.Contains(err.Error(), tc.wantInErr) {
+				t.Errorf("got %v; want an error with %q", err, tc.wantInErr)
+			}
+		})
+	}
 }
