@@ -101,6 +101,9 @@ func run(opts Options, sigc chan os.Signal, stdin, stdout, stderr *os.File) int 
 // startServices supervises SvDir in-process when it is a directory.
 func (p *initProc) startServices() error {
 	st, err := os.Stat(p.opts.SvDir)
+	if (err != nil || !st.IsDir()) && p.opts.HTTP != "" {
+		p.warnf("no service directory %s: no HTTP endpoint on %s", p.opts.SvDir, p.opts.HTTP)
+	}
 	if err == nil && !st.IsDir() {
 		p.warnf("%s is not a directory: no services", p.opts.SvDir)
 		return nil
@@ -133,6 +136,8 @@ func (p *initProc) startServices() error {
 		// run leaves behind is stopped with it.
 		Setsid:    true,
 		Leftovers: true,
+		Publish:   p.publishing(),
+		OOMKilled: oomKilled(),
 		// Exits and give-ups at the default verbosity, starts and
 		// asked-for stops at -vv.
 		Verbosity: min(p.opts.Verbosity, 1) + p.opts.Verbosity/3,
@@ -155,6 +160,9 @@ func (p *initProc) startServices() error {
 		return err
 	}
 	p.engine = e
+	if err := p.startEndpoint(e); err != nil {
+		return err
+	}
 	go e.Run()
 	return nil
 }

@@ -143,6 +143,7 @@ func (p *initProc) cannotRun(name string, err error) {
 		p.code = 127
 	}
 	p.errorf("unable to run %s: %s", name, errstr.Describe(err))
+	p.terminated(mainTermination(name, p.code))
 	p.mainDone = true
 	p.beginShutdown(nil)
 }
@@ -181,6 +182,9 @@ func (p *initProc) mainExited(x reaper.Exit) {
 	p.infof("main command exited with %d", code)
 	if p.endedBy == nil {
 		p.code = p.mainExitCode(code)
+		if p.code != 0 && !p.stopping {
+			p.terminated(mainTermination(p.opts.Command[0], p.code))
+		}
 	}
 	if p.mainTTY {
 		// Take the terminal back, so nothing left in the background is
@@ -198,6 +202,7 @@ func (p *initProc) essentialEnded(x services.Ended) {
 	}
 	p.endedBy = &x
 	p.code = x.Code
+	p.terminated(endedTermination(x))
 	p.beginShutdown(nil)
 }
 

@@ -57,6 +57,9 @@ type Config struct {
 	// OnEssential hears of an essential service that ended unasked; init
 	// shuts the container down with its code.
 	OnEssential func(Ended)
+	// OOMKilled, asked at each death of run by KILL, says whether the
+	// kernel's OOM killer sent it.
+	OOMKilled func() bool
 	// Clock, if set, is the engine's time (tests of once-a-minute
 	// summaries); nil is time.Now.
 	Clock func() time.Time
@@ -202,6 +205,7 @@ func (e *Engine) Done() <-chan struct{} { return e.done }
 // runsv after 'x').
 func (e *Engine) Run() {
 	defer close(e.done)
+	e.changed = true // a first snapshot, even of no service at all
 	events := make([]unix.EpollEvent, 64)
 	for !e.stopLoop {
 		e.flush()

@@ -331,6 +331,10 @@ func (s *service) runEnded(x reaper.Exit) {
 		info.Code, info.Signal = -1, int(x.Status.Signal())
 	}
 	s.lastExit = info
+	s.oomKilled = info.Signal == int(unix.SIGKILL) && !s.asked && s.e.cfg.OOMKilled != nil && s.e.cfg.OOMKilled()
+	if s.oomKilled {
+		s.oomKills++
+	}
 	s.runStart = m.st.Since
 	s.ran = now.Sub(m.st.Since)
 	// Unasked: run ended by itself while it was wanted up.
