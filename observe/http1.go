@@ -64,7 +64,10 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		default:
 			resp = answer(req, s.src, s.opts)
-			resp.close = resp.close || !keep
+			// Near the connection limit nobody keeps a slot between
+			// requests: idle kept-alive connections would starve the
+			// clients waiting in the backlog until the idle timeout.
+			resp.close = resp.close || !keep || s.crowded()
 		}
 		c.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 		if _, err := c.Write(resp.bytes(req != nil && req.method == "HEAD", time.Now())); err != nil || resp.close {

@@ -179,6 +179,14 @@ func (s *Server) track(c net.Conn, add bool) bool {
 	return true
 }
 
+// crowded reports whether three quarters of the connection slots are
+// taken.
+func (s *Server) crowded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)*4 >= s.opts.MaxConns*3
+}
+
 // Addr is the address listened on (the port chosen for ":0").
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
