@@ -575,3 +575,44 @@ func TestServeStopsWithContext(t *testing.T) {
 }
 
 func closeIdle() { http.DefaultClient.CloseIdleConnections() }
+
+// TestCrowdedNoKeepAlive: with three quarters of the connection slots
+// taken, answers say "Connection: close", so no client keeps a slot idle
+// while others wait in the backlog.
+func TestCrowdedNoKeepAlive(t *testing.T) {
+	s, _ := serve(t, source(), Options{MaxConns: 4})
+	addr := s.Addr().String()
+	ask := func(c net.Conn) string {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 4096)
+		n, _ := c.Read(b)
+		return string(b[:n])
+	}
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	first := dial()
+	if got := ask(first); strings.Contains(got, "Connection: close") {
+		t.Fatalf("one connection of four: %q; want it kept alive", got)
+	}
+	dial()
+	dial()
+	// The two idle ones above are accepted once they are tracked.
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.crowded() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := ask(first); !strings.Contains(got, "Connection: close") {
+		t.Errorf("three connections of four: %q; want Connection: close", got)
+	}
+}
