@@ -2,7 +2,6 @@ package services
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -117,5 +116,3 @@ type Ended struct {
 
 // unhealthy reports whether liveness checks failed.
 func (s *service) unhealthy() bool { return s.sick }
-
-var _ = os.Getpid

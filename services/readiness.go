@@ -3,7 +3,6 @@ package services
 import (
 	"bytes"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -258,5 +257,3 @@ func (s *service) closeSocket() {
 		s.sock = nil
 	}
 }
-
-func fdString(n int) string { return strconv.Itoa(n) }
