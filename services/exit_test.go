@@ -114,3 +114,40 @@ func waitStarted(t *testing.T, sup, out string, not int) int {
 }
 
 func alive(sup string) bool { return supervise.Alive(sup) == nil }
+
+// TestExitWithPausedLogger: a logger paused with 'p' is continued when
+// its service ends, or it would never read the end of its pipe.
+func TestExitWithPausedLogger(t *testing.T) {
+	root := t.TempDir()
+	svc := filepath.Join(root, "s")
+	writeService(t, svc, map[string]string{
+		"run":     "#!/bin/sh\nexec sleep 1000\n",
+		"log/run": "#!/bin/sh\nexec cat >/dev/null\n",
+	})
+	e := engine(t, services.Config{})
+	if err := e.Add(svc, "s"); err != nil {
+		t.Fatal(err)
+	}
+	go e.Run()
+	sup, logSup := filepath.Join(svc, "supervise"), filepath.Join(svc, "log", "supervise")
+	waitStarted(t, sup, "", 0)
+	testenv.WaitFor(t, 20*time.Second, "the logger running", func() bool {
+		st, err := supervise.ReadStatus(logSup)
+		return err == nil && st.Pid != 0
+	})
+	if err := supervise.Send(logSup, []byte("p")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "the logger paused", func() bool {
+		st, err := supervise.ReadStatus(logSup)
+		return err == nil && st.Paused
+	})
+	if err := supervise.Send(sup, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-e.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the service did not end with its logger paused")
+	}
+}

@@ -161,8 +161,14 @@ func (s *service) checkExit() {
 	if !s.exiting {
 		s.exiting = true
 		s.log.st.Want = supervise.WantExit
-		s.log.write(false)
 		s.closePipe()
+		// A paused logger would never read the end of file: the service
+		// would never end, nor a shutdown before the grace period's KILL.
+		if s.log.st.Paused {
+			s.log.proc.Signal(unix.SIGCONT)
+			s.log.st.Paused = false
+		}
+		s.log.write(false)
 	}
 }
 
