@@ -52,6 +52,8 @@ type tally struct {
 	mu     sync.Mutex
 	counts map[string]int
 	notes  []string // the first few surprises, verbatim
+	// settleNotes: answers other than ok to the last-state commands
+	settleNotes []string
 }
 
 func newTally() *tally { return &tally{counts: make(map[string]int)} }
@@ -67,6 +69,12 @@ func (t *tally) note(s string) {
 	if len(t.notes) < 10 {
 		t.notes = append(t.notes, s)
 	}
+	t.mu.Unlock()
+}
+
+func (t *tally) settleNote(s string) {
+	t.mu.Lock()
+	t.settleNotes = append(t.settleNotes, s)
 	t.mu.Unlock()
 }
 
@@ -170,7 +178,11 @@ func (s *soak) client(r *rand.Rand, stop <-chan struct{}) {
 		}
 		args = append(args, cmd, target)
 		if cmd == "kill" && strings.HasSuffix(target, "/log") {
-			s.reg.markLoggerKilled(svc)
+			if !svc.logKillable {
+				cmd = "term"
+			} else {
+				s.reg.markLoggerKilled(svc)
+			}
 		}
 		class, out := s.sv(tool, args...)
 		s.tally.add("sv " + tool.label + " " + cmd + " " + class)
@@ -195,7 +207,7 @@ func (s *soak) killer(r *rand.Rand, stop <-chan struct{}) {
 		if svc == nil {
 			continue
 		}
-		log := svc.hasLog && r.IntN(3) == 0
+		log := svc.hasLog && svc.logKillable && r.IntN(3) == 0
 		dir := filepath.Join(s.l.svdir, svc.name)
 		if log {
 			dir = filepath.Join(dir, "log")

@@ -60,6 +60,7 @@ func (s *soak) settle(r *rand.Rand, vigilSv svTool) map[string]*asked {
 				mu.Unlock()
 				if class != "ok" {
 					s.tally.add("settle answer " + class)
+					s.tally.settleNote(fmt.Sprintf("sv %s: %s", strings.Join(c, " "), firstLine(out)))
 				}
 			}
 		}()

@@ -67,7 +67,12 @@ func parseLogLine(line, name string) (logRecord, bool) {
 		}
 		r, err1 := strconv.Atoi(run)
 		n, err2 := strconv.Atoi(f[i+2])
-		return logRecord{r, n}, err1 == nil && err2 == nil && i+3 == len(f)
+		if err1 != nil || err2 != nil || i+3 != len(f) {
+			// A line cut or run together with another: the check
+			// sees the numbers it lacks as lost.
+			return logRecord{}, false
+		}
+		return logRecord{r, n}, true
 	}
 	return logRecord{}, false
 }

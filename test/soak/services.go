@@ -46,9 +46,13 @@ type service struct {
 	linked  bool // SVDIR holds a symlink to pool/name; else the directory itself
 	hasLog  bool
 	present bool
+	profile profile
 	// loggerKilled: its logger got a KILL at least once, so lines it had
 	// read but not written may be gone; the lost-line check leaves it out.
 	loggerKilled bool
+	// logKillable: the soak may KILL its logger; the others get TERM at
+	// most, so the lost-line check has services left to check.
+	logKillable bool
 	// epochs: the last run before each time it was put back in SVDIR; a
 	// presence has a pipe of its own, so lines of one can never follow
 	// another's.
@@ -129,8 +133,7 @@ func runScript(l layout, name string, p profile) string {
 }
 
 // create makes a new service directory at dir for name.
-func (g *registry) create(dir, name string, r *rand.Rand, withLog bool) error {
-	p := drawProfile(r)
+func (g *registry) create(dir, name string, p profile, withLog bool) error {
 	files := map[string]string{"run": runScript(g.l, name, p)}
 	if p.finish {
 		files["finish"] = "#!/bin/sh\necho \"finish " + name + " $1 $2\"\n"
@@ -172,12 +175,12 @@ func (g *registry) add(r *rand.Rand, withLog bool) (*service, error) {
 	name := fmt.Sprintf("s%02d", g.next)
 	g.next++
 	g.mu.Unlock()
-	s := &service{name: name, linked: r.IntN(2) == 0, hasLog: withLog}
+	s := &service{name: name, linked: r.IntN(2) == 0, hasLog: withLog, logKillable: r.IntN(2) == 0, profile: drawProfile(r)}
 	dir := filepath.Join(g.l.staging, name)
 	if s.linked {
 		dir = filepath.Join(g.l.pool, name)
 	}
-	if err := g.create(dir, name, r, withLog); err != nil {
+	if err := g.create(dir, name, s.profile, withLog); err != nil {
 		return nil, err
 	}
 	if err := g.putBack(s); err != nil {

@@ -58,6 +58,13 @@ func rssFlat(samples []sample, warmup time.Duration) (bool, string) {
 	return last <= limit, fmt.Sprintf("median %d kB after a warm-up of %v, %d kB at the end (limit %d kB)", first, warmup, last, limit)
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func median(v []int) int {
 	c := append([]int(nil), v...)
 	sort.Ints(c)
@@ -68,14 +75,24 @@ func median(v []int) int {
 // invariant failed.
 func report(o options, w io.Writer, s *soak, toolNote string, elapsed time.Duration, samples []sample, verdicts []verdict) int {
 	var b strings.Builder
-	withLog := 0
+	withLog, killable, long, trap, crash, finish := 0, 0, 0, 0, 0, 0
 	for _, svc := range s.reg.list() {
 		if svc.hasLog {
 			withLog++
+			if svc.logKillable {
+				killable++
+			}
 		}
+		p := svc.profile
+		long += b2i(p.longChild)
+		trap += b2i(p.trapKill0)
+		crash += b2i(p.life > 0)
+		finish += b2i(p.finish)
 	}
 	fmt.Fprintf(&b, "soak: %v of random commands, seed %d, %d services about (%d made, %d with log/), %d clients, sv: %s\n",
 		elapsed.Round(time.Second), o.seed, o.services, len(s.reg.list()), withLog, o.clients, toolNote)
+	fmt.Fprintf(&b, "  of the services: %d with log/ (%d whose logger the soak may KILL), %d with a child as long-lived as the group, %d with trap 'kill 0' EXIT, %d that exit 3 now and then, %d with finish\n",
+		withLog, killable, long, trap, crash, finish)
 	for _, tool := range s.tools {
 		fmt.Fprintf(&b, "  %s sv: %d commands:", tool.label, s.tally.get("sv "+tool.label))
 		byCmd := make(map[string][]string)
@@ -103,7 +120,8 @@ func report(o options, w io.Writer, s *soak, toolNote string, elapsed time.Durat
 		for _, k := range ks {
 			parts = append(parts, fmt.Sprintf("%s %d", strings.TrimPrefix(k, "settle answer "), s.tally.get(k)))
 		}
-		fmt.Fprintf(&b, "  last-state commands not answered ok: %s\n", strings.Join(parts, ", "))
+		sort.Strings(s.tally.settleNotes)
+		fmt.Fprintf(&b, "  last-state commands not answered ok: %s%s\n", strings.Join(parts, ", "), bullet(s.tally.settleNotes))
 	}
 	b.WriteString("  vigil over time (RSS, descriptors, services in SVDIR, processes and zombies in the namespace):\n")
 	for _, sm := range samples {
