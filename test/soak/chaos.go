@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
@@ -98,8 +99,25 @@ func (t *tally) keys(prefix string) []string {
 	return ks
 }
 
+// journal is the soak's record of everything it did, in order, kept in
+// the scratch directory to explain a failure.
+type journal struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+}
+
+func (j *journal) printf(format string, args ...any) {
+	j.mu.Lock()
+	fmt.Fprintf(j.w, "%9.3f ", time.Since(j.start).Seconds())
+	fmt.Fprintf(j.w, format, args...)
+	io.WriteString(j.w, "\n")
+	j.mu.Unlock()
+}
+
 // soak is one run: vigil, its services, and what the soak did to them.
 type soak struct {
+	j       *journal
 	l       layout
 	reg     *registry
 	ns      *initNS
@@ -120,14 +138,19 @@ func (s *soak) sv(tool svTool, args ...string) (class, out string) {
 			wait = time.Duration(n) * time.Second
 		}
 	}
+	s.markExit(args)
 	ctx, cancel := context.WithTimeout(context.Background(), wait+s.hangFor)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tool.path, args...)
 	cmd.Env = s.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	t0 := time.Now()
 	err := cmd.Run()
 	out = strings.TrimSpace(stdout.String() + stderr.String())
+	defer func() {
+		s.j.printf("%s sv %s -> %s (%.3fs): %s", tool.label, strings.Join(args, " "), class, time.Since(t0).Seconds(), strings.ReplaceAll(out, "\n", " | "))
+	}()
 	switch {
 	case ctx.Err() != nil:
 		return "hung", out
@@ -146,6 +169,26 @@ func (s *soak) sv(tool svTool, args ...string) (class, out string) {
 		word = "other"
 	}
 	return word, out
+}
+
+// markExit notes, before an exit to a service with a logger is sent, that
+// the service may end and come back with a new pipe: the run going now, or
+// the next if it just started, may be the last its pipe carries, so lines
+// it wrote while no logger read are gone with the pipe, as with runit's
+// runsv exiting.
+func (s *soak) markExit(args []string) {
+	if len(args) < 2 || args[len(args)-2] != "exit" || strings.Contains(args[len(args)-1], "/") {
+		return
+	}
+	name := args[len(args)-1]
+	s.reg.mu.Lock()
+	svc := s.reg.svcs[name]
+	s.reg.mu.Unlock()
+	if svc == nil || !svc.hasLog {
+		return
+	}
+	run := s.reg.lastRun(name)
+	s.reg.addPipeEnd(svc, run, run+1)
 }
 
 // client sends random commands to random services and loggers until stop.
@@ -223,6 +266,7 @@ func (s *soak) killer(r *rand.Rand, stop <-chan struct{}) {
 		if log {
 			s.reg.markLoggerKilled(svc)
 		}
+		s.j.printf("KILL %s (pid %d, %d in the namespace)", dir, p.pid, p.nspid)
 		if syscall.Kill(p.pid, syscall.SIGKILL) == nil {
 			if log {
 				s.tally.add("kill logger")

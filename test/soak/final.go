@@ -38,6 +38,7 @@ func (s *soak) settle(r *rand.Rand, vigilSv svTool) map[string]*asked {
 			}
 		}
 		want[svc.name] = a
+		s.j.printf("last state of %s: %s, logger %q", svc.name, a.svc, a.log)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -55,6 +56,13 @@ func (s *soak) settle(r *rand.Rand, vigilSv svTool) map[string]*asked {
 			}
 			for _, c := range cmds {
 				class, out := s.sv(vigilSv, c...)
+				if class == "fail" && strings.Contains(out, "runsv not running") {
+					// Between an exit and its return a service has no
+					// supervisor, for a moment; the command waits for it.
+					s.tally.add("settle retried")
+					s.waitAlive(c[len(c)-1], time.Now().Add(30*time.Second))
+					class, out = s.sv(vigilSv, c...)
+				}
 				mu.Lock()
 				a.sent = append(a.sent, fmt.Sprintf("sv %s: %s", strings.Join(c, " "), firstLine(out)))
 				mu.Unlock()
@@ -228,6 +236,14 @@ func (s *soak) restore(initial map[string]bool, vigilSv svTool) []string {
 		}
 	}
 	return append(problems, s.allUp(vigilSv)...)
+}
+
+// waitAlive waits until target (NAME or NAME/log) has a supervisor.
+func (s *soak) waitAlive(target string, deadline time.Time) {
+	dir := filepath.Join(s.l.svdir, target, "supervise")
+	for supervise.Alive(dir) != nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // waitSupervised waits until vigil supervises every present service and

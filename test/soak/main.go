@@ -95,7 +95,14 @@ func run(o options, stdout, stderr io.Writer) int {
 	} else {
 		toolNote = "vigil's only: Debian's is not at " + debianSv + " (sh scripts/peers.sh unpacks it)"
 	}
-	reg := &registry{l: l, svcs: make(map[string]*service)}
+	jf, err := os.Create(filepath.Join(top, "journal"))
+	if err != nil {
+		fmt.Fprintf(stderr, "soak: %v\n", err)
+		return 2
+	}
+	defer jf.Close()
+	j := &journal{w: jf, start: time.Now()}
+	reg := &registry{j: j, l: l, svcs: make(map[string]*service)}
 	initial := make(map[string]bool)
 	for i := range o.services {
 		s, err := reg.add(r, i%5 < 3)
@@ -125,7 +132,7 @@ func run(o options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "soak: %v\n", err)
 		return 2
 	}
-	s := &soak{l: l, reg: reg, ns: ns, tools: tools, n: o.services, tally: newTally(), hangFor: 60 * time.Second,
+	s := &soak{j: j, l: l, reg: reg, ns: ns, tools: tools, n: o.services, tally: newTally(), hangFor: 60 * time.Second,
 		env: []string{"PATH=" + path, "SVDIR=" + l.svdir}}
 	defer func() {
 		select {
@@ -189,6 +196,10 @@ func run(o options, stdout, stderr io.Writer) int {
 	}
 
 	fmt.Fprintf(stderr, "soak: asking every service for its last state\n")
+	j.printf("random phase over; last states follow")
+	if missing := s.waitSupervised(time.Now().Add(60 * time.Second)); len(missing) > 0 {
+		fail("every service in SVDIR supervised", false, fmt.Sprintf("%d not within 60s%s", len(missing), bullet(missing)))
+	}
 	want := s.settle(r, vigilSv)
 	stateFails, checked := s.stateFailures(want, time.Now().Add(60*time.Second))
 	present, absent := reg.counts()

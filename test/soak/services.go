@@ -5,10 +5,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/vigil-init/vigil/services/supervise"
 )
 
 // layout is where a soak keeps its files, all under one scratch directory.
@@ -53,9 +56,9 @@ type service struct {
 	// logKillable: the soak may KILL its logger; the others get TERM at
 	// most, so the lost-line check has services left to check.
 	logKillable bool
-	// epochs: the last run before each time it was put back in SVDIR; a
-	// presence has a pipe of its own, so lines of one can never follow
-	// another's.
+	// epochs: runs that may have been the last of a log pipe: the last
+	// before each time it was put back in SVDIR, and those around an
+	// exit. A pipe's lines can never follow another pipe's.
 	epochs []int
 }
 
@@ -72,6 +75,7 @@ func (s *service) dir(l layout) string {
 
 // registry is every service of the soak, shared by its goroutines.
 type registry struct {
+	j    *journal
 	mu   sync.Mutex
 	l    layout
 	svcs map[string]*service
@@ -196,11 +200,9 @@ func (g *registry) add(r *rand.Rand, withLog bool) (*service, error) {
 func (g *registry) putBack(s *service) error {
 	in := filepath.Join(g.l.svdir, s.name)
 	// The service is stopped, so its last run number is final.
-	if b, err := os.ReadFile(filepath.Join(g.l.seq, s.name, "id")); err == nil {
-		last, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		g.mu.Lock()
-		s.epochs = append(s.epochs, last)
-		g.mu.Unlock()
+	if last := g.lastRun(s.name); last > 0 {
+		g.j.printf("putting back %s after run %d", s.name, last)
+		g.addPipeEnd(s, last)
 	}
 	var err error
 	if s.linked {
@@ -215,6 +217,7 @@ func (g *registry) putBack(s *service) error {
 	if err != nil {
 		return fmt.Errorf("adding %s: %w", in, err)
 	}
+	g.j.printf("added %s (symlink %v, log/ %v)", s.name, s.linked, s.hasLog)
 	g.mu.Lock()
 	s.present = true
 	g.mu.Unlock()
@@ -234,6 +237,11 @@ func (g *registry) remove(s *service) error {
 	if err != nil {
 		return fmt.Errorf("removing %s: %w", in, err)
 	}
+	logState := "no log/"
+	if s.hasLog {
+		logState = "logger " + statusText(filepath.Join(s.dir(g.l), "log", "supervise"))
+	}
+	g.j.printf("removed %s; service %s, %s", s.name, statusText(filepath.Join(s.dir(g.l), "supervise")), logState)
 	g.mu.Lock()
 	s.present = false
 	g.mu.Unlock()
@@ -269,6 +277,28 @@ func (g *registry) pick(r *rand.Rand) *service {
 	return in[r.IntN(len(in))]
 }
 
+// lastRun is the number of the service's latest run (0: none yet).
+func (g *registry) lastRun(name string) int {
+	b, err := os.ReadFile(filepath.Join(g.l.seq, name, "id"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// addPipeEnd notes runs that may have been the last of a log pipe.
+func (g *registry) addPipeEnd(s *service, runs ...int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range runs {
+		if !slices.Contains(s.epochs, r) {
+			s.epochs = append(s.epochs, r)
+		}
+	}
+	slices.Sort(s.epochs)
+}
+
 func (g *registry) markLoggerKilled(s *service) {
 	g.mu.Lock()
 	s.loggerKilled = true
@@ -286,4 +316,13 @@ func (g *registry) counts() (present, absent int) {
 		}
 	}
 	return
+}
+
+// statusText is a status for the journal.
+func statusText(superviseDir string) string {
+	st, err := supervise.ReadStatus(superviseDir)
+	if err != nil {
+		return err.Error()
+	}
+	return describe(st)
 }

@@ -115,6 +115,9 @@ func report(o options, w io.Writer, s *soak, toolNote string, elapsed time.Durat
 	fmt.Fprintf(&b, "  KILLs from outside: %d services, %d loggers; directories: %d removed, %d put back, %d new\n",
 		s.tally.get("kill service"), s.tally.get("kill logger"),
 		s.tally.get("churn removed"), s.tally.get("churn put back"), s.tally.get("churn added new"))
+	if n := s.tally.get("settle retried"); n > 0 {
+		fmt.Fprintf(&b, "  last-state commands sent again once the service was supervised again (after an exit): %d\n", n)
+	}
 	if ks := s.tally.keys("settle answer "); len(ks) > 0 {
 		var parts []string
 		for _, k := range ks {
