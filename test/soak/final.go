@@ -307,17 +307,24 @@ func (s *soak) allUp(vigilSv svTool) []string {
 }
 
 // quietUsage is vigil's usage once transient descriptors (a finish
-// script's, a restarting service's) are gone: the smallest fd count seen
-// within d.
-func (s *soak) quietUsage(d time.Duration, atMost int) usage {
+// script's, a restarting service's) are gone: the first sample within d
+// with exactly want descriptors, else the one closest to it (want 0: the
+// smallest seen).
+func (s *soak) quietUsage(d time.Duration, want int) usage {
 	var best usage
 	end := time.Now().Add(d)
+	dist := func(u usage) int {
+		if want == 0 {
+			return u.fds
+		}
+		return max(u.fds-want, want-u.fds)
+	}
 	for first := true; ; first = false {
 		u, err := s.ns.usage()
-		if err == nil && (first || u.fds < best.fds) {
+		if err == nil && (first || dist(u) < dist(best)) {
 			best = u
 		}
-		if time.Now().After(end) || (atMost > 0 && best.fds <= atMost) {
+		if time.Now().After(end) || (want > 0 && best.fds == want) {
 			return best
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -218,7 +218,7 @@ func run(o options, stdout, stderr io.Writer) int {
 	if end.fds != baseline.fds {
 		fdDetail += ": " + fdDiff(end.links, baseline.links)
 	}
-	fail("vigil's descriptors flat", end.fds <= baseline.fds && len(restoreProblems) == 0, fdDetail+bullet(restoreProblems))
+	fail("vigil's descriptors flat", end.fds == baseline.fds && len(restoreProblems) == 0, fdDetail+bullet(restoreProblems))
 	rssOK, rssDetail := rssFlat(samples, o.duration/5)
 	fail("vigil's RSS flat after warm-up", rssOK, rssDetail)
 

@@ -42,7 +42,9 @@ func startInit(vigil string, args, env []string, stdout, stderr *os.File) (*init
 	cmd := exec.Command("unshare", argv...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A process group of its own: a service's `kill 0` that escaped its
+	// own group reaches vigil, not the soak.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting unshare %s: %w", vigil, err)
 	}
