@@ -218,7 +218,9 @@ func run(o options, stdout, stderr io.Writer) int {
 	if end.fds != baseline.fds {
 		fdDetail += ": " + fdDiff(end.links, baseline.links)
 	}
-	fail("vigil's descriptors flat", end.fds == baseline.fds && len(restoreProblems) == 0, fdDetail+bullet(restoreProblems))
+	fail(fmt.Sprintf("the first %d services back in SVDIR and up", o.services), len(restoreProblems) == 0,
+		fmt.Sprintf("%d problems%s", len(restoreProblems), bullet(restoreProblems)))
+	fail("vigil's descriptors flat", end.fds == baseline.fds, fdDetail)
 	// The Go heap grows for a minute or two under this load before it
 	// levels off (about 8 MiB for 20 services).
 	rssOK, rssDetail := rssFlat(samples, min(2*time.Minute, o.duration*2/5))
