@@ -221,9 +221,10 @@ func run(o options, stdout, stderr io.Writer) int {
 	fail(fmt.Sprintf("the first %d services back in SVDIR and up", o.services), len(restoreProblems) == 0,
 		fmt.Sprintf("%d problems%s", len(restoreProblems), bullet(restoreProblems)))
 	fail("vigil's descriptors flat", end.fds == baseline.fds, fdDetail)
-	// The Go heap grows for a minute or two under this load before it
-	// levels off (about 8 MiB for 20 services).
-	rssOK, rssDetail := rssFlat(samples, min(2*time.Minute, o.duration*2/5))
+	// The Go heap grows for about two minutes under this load before it
+	// levels off (at about 9 MiB for 20 services); a shorter run is not
+	// judged, rather than judged on its growth.
+	rssOK, rssDetail := rssFlat(samples, 2*time.Minute)
 	fail("vigil's RSS flat after warm-up", rssOK, rssDetail)
 
 	fmt.Fprintf(stderr, "soak: TERM to vigil\n")
