@@ -6,7 +6,7 @@ BIN     := bin/vigil
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 export CGO_ENABLED := 0
 
-.PHONY: all build test race peers bench run image clean
+.PHONY: all build test race peers bench run image clean soak
 
 all: build
 
@@ -20,6 +20,14 @@ peers:
 test: build peers
 	VIGIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./reaper/ ./services/...
+	$(MAKE) soak SOAK_TIME=1m
+
+# vigil as PID 1 of a new PID namespace, for SOAK_TIME under random sv
+# commands (vigil's and Debian's), KILLs and services coming and going;
+# prints the invariants it checked at the end and fails naming a broken one.
+SOAK_TIME ?= 10m
+soak: build peers
+	$(GO) run ./test/soak -vigil $(BIN) -peers .cache/peers -time $(SOAK_TIME)
 
 bench: build peers
 	$(GO) run ./bench -vigil $(BIN) -peers .cache/peers
