@@ -181,7 +181,9 @@ func (s *service) stopWhenFree() {
 	if !s.phase.runs() || s.phase == phFinishing {
 		return
 	}
-	if s.dependentsRun() {
+	if s.dependentsRun() || s.hook != nil {
+		// After the dependents, or after the hook of an earlier command:
+		// advance stops it then.
 		s.stopPending = true
 		return
 	}

@@ -180,10 +180,15 @@ func (e *Engine) wantUp(s *service) {
 // of s waits until they no longer run.
 func (e *Engine) wantDown(s *service) {
 	for _, t := range e.rdeps[s.name] {
-		if t.main.st.Want == supervise.WantUp || t.main.once {
+		wanted := t.main.st.Want == supervise.WantUp || t.main.once
+		if wanted {
 			t.main.st.Want = supervise.WantDown
 			t.main.once = false
 			t.main.write(false)
+		}
+		// Also one that runs without being wanted up (started by 'o'):
+		// s would wait for it for ever. (No loop: a cycle never runs.)
+		if wanted || t.phase.runs() && t.phase != phStopping && !t.stopPending {
 			t.stopWhenFree()
 			e.wake(t)
 		}

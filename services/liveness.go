@@ -30,7 +30,7 @@ type liveness struct {
 // armLiveness schedules the next check of s, if it has any.
 func (s *service) armLiveness() {
 	p := &s.pol
-	if p.checkInterval <= 0 || s.phase != phReady || s.live.timer != nil || s.live.proc != nil {
+	if p.checkInterval <= 0 || s.phase != phReady || s.live.timer != nil {
 		return
 	}
 	gen := s.live.gen
@@ -53,6 +53,8 @@ func (s *service) stopLiveness() {
 	}
 	if s.live.proc != nil {
 		s.live.proc.Signal(unix.SIGKILL)
+		s.live.kill.Stop()
+		s.live.proc = nil // its exit is still reaped, and ignored
 	}
 	s.live.failures = 0
 }
@@ -79,9 +81,13 @@ func (s *service) runLiveness(gen int) {
 			Files: []*os.File{s.e.cfg.Stdin, nil, s.errf}, // stdout closed, as runit's sv runs it
 			Sys:   &syscall.SysProcAttr{Setsid: s.e.cfg.Setsid},
 		}
+		var proc *os.Process
 		proc, err := s.e.cfg.Reaper.StartProcess("./check", []string{"./check"}, attr, func(x reaper.Exit) {
 			s.e.post(func() {
-				s.live.proc.Release()
+				proc.Release()
+				if s.live.proc != proc {
+					return // a check of an earlier life of run
+				}
 				s.live.proc = nil
 				s.live.kill.Stop()
 				var err error

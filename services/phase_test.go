@@ -1,6 +1,7 @@
 package services_test
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -329,5 +330,47 @@ func TestDependencyCycle(t *testing.T) {
 	}
 	if n := strings.Count(msgs.String(), "dependency cycle"); n != 1 {
 		t.Errorf("the cycle said %d times; want once:\n%s", n, msgs.String())
+	}
+}
+
+// TestNotificationFDPartial: bytes without a newline on notification-fd
+// neither make the service ready nor stall the loop.
+func TestNotificationFDPartial(t *testing.T) {
+	e, svdir := watched(t, services.Config{}, map[string]string{
+		"s/run":             "#!/bin/sh\nprintf x >&3\nwhile [ ! -e ../go ]; do sleep 0.01; done\necho >&3\nexec sleep 1000\n",
+		"s/notification-fd": "3",
+	})
+	waitState(t, e, "s", "running", running)
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := e.Ping(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("the loop does not answer after a partial write: %v", err)
+		}
+	}
+	if st, _ := state(e, "s"); st.Ready {
+		t.Fatalf("ready without a newline: %+v", st)
+	}
+	os.WriteFile(filepath.Join(svdir, "go"), nil, 0o644)
+	waitState(t, e, "s", "ready", ready)
+}
+
+// TestDownDependencyUnderOnce: 'd' to a dependency stops a dependent
+// that runs by 'o' (wanted down) first, then the dependency.
+func TestDownDependencyUnderOnce(t *testing.T) {
+	e, svdir := watched(t, services.Config{}, map[string]string{
+		"db/run": recorder("db"), "db/down": "",
+		"web/run": recorder("web"), "web/down": "", "web/dependencies.d/db": "",
+	})
+	waitState(t, e, "web", "supervised", func(st services.ServiceState) bool { return st.State == "down" })
+	send(t, svdir, "db", "u")
+	waitState(t, e, "db", "ready", ready)
+	send(t, svdir, "web", "o")
+	waitState(t, e, "web", "running once", ready)
+	send(t, svdir, "db", "d")
+	waitState(t, e, "db", "down", func(st services.ServiceState) bool { return st.State == "down" })
+	if st, _ := state(e, "web"); st.State != "down" {
+		t.Errorf("web after 'd' to db: %+v; want it stopped first", st)
 	}
 }

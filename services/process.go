@@ -39,7 +39,11 @@ func (s *service) transition(ev event, x reaper.Exit) {
 		}
 	case evStop:
 		if s.phase == phRunning || s.phase == phReady {
-			s.stop(m)
+			if s.hook != nil {
+				s.stopPending = true // once the hook in flight is done
+			} else {
+				s.stop(m)
+			}
 		}
 	case evKill:
 		if s.phase == phStopping && m.proc != nil {
@@ -94,9 +98,9 @@ func (s *service) advance() {
 			if s.phase != phStarting {
 				return
 			}
-			// Things may have changed while the hook ran: a shutdown, or
-			// the grace period's end.
-			if m.proc == nil && !e.shutting && !e.killing() && (m.st.Want == supervise.WantUp || m.once) {
+			// Things may have changed while the hook ran: a shutdown, the
+			// grace period's end, a dependency no longer ready.
+			if m.proc == nil && !e.shutting && !e.killing() && (m.st.Want == supervise.WantUp || m.once) && len(s.waitingFor()) == 0 {
 				s.startRun(m)
 				return
 			}
@@ -118,6 +122,9 @@ func (s *service) setPhase(p phase) {
 	}
 	old := s.phase
 	s.phase = p
+	if !p.runs() {
+		s.stopPending = false // nothing left to stop
+	}
 	state := supervise.Down
 	switch p {
 	case phRunning, phReady, phStopping:
@@ -302,8 +309,10 @@ func (s *service) exited(r *record, x reaper.Exit) {
 	r.st.Pid = 0
 	r.st.Term = false
 	if s.e.cfg.Setsid && s.e.cfg.Leftovers && x.Pid > 0 {
-		// The group outlives its leader only while a member lives, so the
-		// id cannot have been reused by anyone else's group yet.
+		// The group outlives its leader while a member lives, and the id
+		// with it. Had the group emptied between the reap and this line,
+		// the id could name someone else's group only once the kernel's
+		// pid counter has wrapped round in that moment: accepted.
 		unix.Kill(-x.Pid, unix.SIGTERM)
 		unix.Kill(-x.Pid, unix.SIGCONT)
 	}

@@ -3,6 +3,8 @@ package services
 import (
 	"bytes"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,8 +19,11 @@ import (
 // or ./check passing. A restart gets a fresh one.
 type readiness struct {
 	s     *service
-	pipeR *os.File // notification-fd: the engine's end
-	pipeW *os.File // ... and run's, until it is started
+	// notification-fd: the engine's end, a raw non-blocking fd (-1 for
+	// none: an *os.File would make it blocking again at each Fd()), and
+	// run's end until it is started.
+	pipeR int
+	pipeW *os.File
 	buf   []byte
 
 	check      *os.Process
@@ -29,11 +34,14 @@ type readiness struct {
 }
 
 // The engine polls ./check after a start every 20 ms at first, doubling
-// up to a second, and kills a check that runs longer than checkHang.
+// up to a second, then to a tenth of the time run has been waiting (so
+// readiness is seen within 10% of the start-up time), at most every 30 s;
+// it kills a check that runs longer than checkHang.
 const (
-	checkFirst = 20 * time.Millisecond
-	checkMax   = time.Second
-	checkHang  = 10 * time.Second
+	checkFirst   = 20 * time.Millisecond
+	checkMax     = time.Second
+	checkSlowest = 30 * time.Second
+	checkHang    = 10 * time.Second
 )
 
 // prepareReadiness makes what run needs before it starts: the pipe of
@@ -42,12 +50,13 @@ const (
 func (s *service) prepareReadiness() *readiness {
 	switch s.pol.readySource() {
 	case "fd":
-		r, w, err := os.Pipe()
-		if err != nil {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 			s.e.warnf(s.name, "unable to create the notification-fd pipe: %s", errstr.Of(err))
 			return nil
 		}
-		return &readiness{s: s, pipeR: r, pipeW: w}
+		unix.SetNonblock(p[0], true)
+		return &readiness{s: s, pipeR: p[0], pipeW: os.NewFile(uintptr(p[1]), "notification-fd")}
 	case "socket":
 		if s.sock == nil {
 			sock, err := openNotifySocket(s.main.sup.Path)
@@ -60,9 +69,9 @@ func (s *service) prepareReadiness() *readiness {
 			s.e.poll(sock.fd)
 		}
 		s.sock.receive() // what an earlier start said is not about this one
-		return &readiness{s: s}
+		return &readiness{s: s, pipeR: -1}
 	case "check":
-		return &readiness{s: s}
+		return &readiness{s: s, pipeR: -1}
 	}
 	return nil
 }
@@ -81,7 +90,10 @@ func (rd *readiness) attach(attr *os.ProcAttr) {
 		attr.Files = files
 	}
 	if s.sock != nil && s.pol.readySource() == "socket" {
-		attr.Env = append(os.Environ(), "NOTIFY_SOCKET="+s.sock.addr)
+		// vigil's own NOTIFY_SOCKET (podman --sdnotify, a vigil under
+		// systemd) is its manager's, not the service's.
+		env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "NOTIFY_SOCKET=") })
+		attr.Env = append(env, "NOTIFY_SOCKET="+s.sock.addr)
 	}
 }
 
@@ -95,9 +107,9 @@ func (rd *readiness) started() {
 
 // abandon gives up a source whose run never started.
 func (rd *readiness) abandon() {
-	if rd != nil && rd.pipeR != nil {
-		rd.pipeR.Close()
-		rd.pipeR = nil
+	if rd != nil && rd.pipeR >= 0 {
+		unix.Close(rd.pipeR)
+		rd.pipeR = -1
 	}
 }
 
@@ -109,9 +121,8 @@ func (s *service) watchReadiness(rd *readiness) bool {
 	}
 	s.rd = rd
 	switch {
-	case rd.pipeR != nil:
-		fd := int(rd.pipeR.Fd())
-		unix.SetNonblock(fd, true)
+	case rd.pipeR >= 0:
+		fd := rd.pipeR
 		s.e.handlers[fd] = rd.readFD
 		if err := s.e.poll(fd); err != nil {
 			s.e.warnf(s.name, "%s", err)
@@ -128,8 +139,8 @@ func (s *service) watchReadiness(rd *readiness) bool {
 func (rd *readiness) readFD() {
 	s := rd.s
 	var b [512]byte
-	for rd.pipeR != nil {
-		n, err := unix.Read(int(rd.pipeR.Fd()), b[:])
+	for rd.pipeR >= 0 {
+		n, err := unix.Read(rd.pipeR, b[:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -155,14 +166,14 @@ func (rd *readiness) readFD() {
 }
 
 func (rd *readiness) closeFD() {
-	if rd.pipeR == nil {
+	if rd.pipeR < 0 {
 		return
 	}
-	fd := int(rd.pipeR.Fd())
+	fd := rd.pipeR
 	rd.s.e.unpoll(fd)
 	delete(rd.s.e.handlers, fd)
-	rd.pipeR.Close()
-	rd.pipeR = nil
+	unix.Close(fd)
+	rd.pipeR = -1
 }
 
 // notified serves the service's NOTIFY_SOCKET.
@@ -189,7 +200,8 @@ func (rd *readiness) scheduleCheck() {
 			}
 		})
 	})
-	rd.delay = min(2*rd.delay, checkMax)
+	waited := s.e.now().Sub(s.main.st.Since)
+	rd.delay = min(2*rd.delay, max(checkMax, waited/10), checkSlowest)
 }
 
 // runCheck runs ./check once; its exit 0 makes run ready.
