@@ -18,7 +18,7 @@ import (
 // a newline on notification-fd, READY=1 on the service's NOTIFY_SOCKET,
 // or ./check passing. A restart gets a fresh one.
 type readiness struct {
-	s     *service
+	s *service
 	// notification-fd: the engine's end, a raw non-blocking fd (-1 for
 	// none: an *os.File would make it blocking again at each Fd()), and
 	// run's end until it is started.
