@@ -77,6 +77,18 @@ func newRun(args []string, stdin io.Reader, stdout, stderr io.Writer) *run {
 }
 
 func (r *run) main(args []string) int {
+	cmd, names, code, ok := r.parse(args)
+	if !ok {
+		return code
+	}
+	return r.exec(cmd, names)
+}
+
+// parse reads sv's command line: the options (into r), the action and the
+// services it names. When it finds nothing to do (usage, help, -V) it
+// prints what sv prints and returns the exit code, ok false. It touches
+// no service.
+func (r *run) parse(args []string) (cmd command, names []string, code int, ok bool) {
 	if len(args) == 0 {
 		args = []string{r.prog}
 	}
@@ -84,53 +96,52 @@ func (r *run) main(args []string) int {
 	// options and is dropped, as djb's getopt does.
 	verbose := false
 	if wantsHelp(args[1:]) {
-		return r.help()
+		return cmd, nil, r.help(), false
 	}
 	g := getopt.Getopt{Args: args[1:], Opts: "w:vVh"}
 	for g.Next() {
 		switch g.Opt {
 		case 'h':
-			return r.help()
+			return cmd, nil, r.help(), false
 		case 'v':
 			verbose = true
 		case 'w':
 			r.wait, verbose = scanUlong(g.Arg), true
 		case 'V':
 			r.errf("%s\n", version)
-			return r.usage()
+			return cmd, nil, r.usage(), false
 		}
 	}
 	if err := g.Err(); err != nil {
 		r.errf("%s: %v\n", r.prog, err)
-		return r.usage()
+		return cmd, nil, r.usage(), false
 	}
 	args = g.Rest()
 	if len(args) == 0 {
-		return r.usage()
+		return cmd, nil, r.usage(), false
 	}
 	action := args[0]
-	cmd, ok := parseAction(action, r.lsb)
+	cmd, ok = parseAction(action, r.lsb)
 	if !ok {
 		// runit prints the usage line alone; vigil says which word it
 		// did not know first (an empty one is no command at all).
 		if action != "" {
 			r.errf("%s: unknown command: %s\n", r.prog, action)
 		}
-		return r.usage()
+		return cmd, nil, r.usage(), false
 	}
-	var names []string
 	if r.lsb {
 		names = []string{r.prog}
 	} else {
 		names = args[1:]
 	}
 	if len(names) == 0 {
-		return r.usage()
+		return cmd, nil, r.usage(), false
 	}
 	if verbose && !cmd.wait && cmd.act != actStatus {
 		cmd.wait = true
 	}
-	return r.exec(cmd, names)
+	return cmd, names, 0, true
 }
 
 func (r *run) usage() int {
