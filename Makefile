@@ -6,7 +6,7 @@ BIN     := bin/vigil
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 export CGO_ENABLED := 0
 
-.PHONY: all build test race peers bench run image clean soak
+.PHONY: all build test race peers bench fuzz run image clean soak
 
 all: build
 
@@ -21,6 +21,7 @@ test: build peers
 	VIGIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./reaper/ ./services/...
 	$(MAKE) soak SOAK_TIME=1m
+	$(MAKE) fuzz FUZZTIME=10s
 
 # vigil as PID 1 of a new PID namespace, for SOAK_TIME under random sv
 # commands (vigil's and Debian's), KILLs and services coming and going;
@@ -28,6 +29,13 @@ test: build peers
 SOAK_TIME ?= 10m
 soak: build peers
 	$(GO) run ./test/soak -vigil $(BIN) -peers .cache/peers -time $(SOAK_TIME)
+
+# Every fuzz target of the module (found by scripts/fuzz.sh), one after
+# the other, each for FUZZTIME. A failing input stays in the package's
+# testdata/fuzz/FuzzXxx/ as a regression case.
+FUZZTIME ?= 10s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) sh scripts/fuzz.sh
 
 bench: build peers
 	$(GO) run ./bench -vigil $(BIN) -peers .cache/peers
