@@ -148,7 +148,11 @@ func FuzzControl(f *testing.F) {
 			checkStatus(t, logSup, logCtl, served, wantAfter(logCtl, 'u', true))
 		}
 
-		e.Shutdown(100 * time.Millisecond)
+		// A grace period of 100 ms: a process paused by 'p', or a logger
+		// that cannot drain, is KILLed, as the caller of Shutdown does.
+		e.Shutdown(time.Now().Add(100 * time.Millisecond))
+		kill := time.AfterFunc(100*time.Millisecond, e.KillAll)
+		defer kill.Stop()
 		select {
 		case <-e.Done():
 		case <-time.After(30 * time.Second):
@@ -204,7 +208,8 @@ func fuzzEngine(t *testing.T, devnull *os.File) (*services.Engine, *reaper.Reape
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		e.Shutdown(time.Millisecond)
+		e.Shutdown(time.Now())
+		e.KillAll()
 		select {
 		case <-e.Done():
 		case <-time.After(30 * time.Second):

@@ -17,6 +17,9 @@ func FuzzPolicyFiles(f *testing.F) {
 		{"down-signal", "SIGQUIT\n"}, {"down-signal", "3"}, {"timeout-kill", "2000"},
 		{"notification-fd", "3\n"}, {"check-interval", "10"}, {"check-tcp", "127.0.0.1:80"},
 		{"check-http", "http://localhost:8080/health"}, {"check-failures", "0"}, {"restart-limit", "-1 x"},
+		// Where numbers overflow or are no numbers.
+		{"restart-limit", "3 1e10"}, {"restart-backoff", "0.5 inf"}, {"down-signal", "65"},
+		{"timeout-kill", "-1"}, {"check-interval", "NaN"}, {"check-timeout", "2.5"}, {"check-http", "https://example.com/"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -36,6 +39,14 @@ func FuzzPolicyFiles(f *testing.F) {
 		}
 		if p.notifyFD != 0 && p.notifyFD < 3 || p.limit < -1 || p.window < 0 || p.backoffMin > p.backoffMax ||
 			p.timeoutKill < 0 || p.checkInterval < 0 || p.checkFailures < 1 || p.downSignal < 0 || p.downSignal > 64 {
+			t.Errorf("%s = %q accepted as %+v", name, content, p)
+		}
+		// A refused file leaves the service as if it were not there.
+		if len(errs) > 0 && p.extended() {
+			t.Errorf("%s = %q refused (%v), yet the policy is %+v", name, content, errs, p)
+		}
+		if (p.backoffMin == 0) != (p.backoffMax == 0) || (p.limit >= 0 && p.window <= 0) ||
+			p.backoffMin < 0 || p.checkTimeout < 0 || (p.checkInterval > 0 && p.checkTimeout <= 0) {
 			t.Errorf("%s = %q accepted as %+v", name, content, p)
 		}
 	})
