@@ -26,6 +26,7 @@ const (
 	withFinish = 1 << iota // ./finish
 	withLog                // log/run, a cat to /dev/null
 	withHooks              // control/t, h, u, d, x: hooks that run and exit
+	withPolicy             // vigil's opt-in files: readiness, down-signal, timeout-kill, restart-limit
 )
 
 // FuzzControl writes any bytes to a live service's supervise/control (and
@@ -55,9 +56,13 @@ func FuzzControl(f *testing.F) {
 		{"pd", "", withFinish},
 		{"dxu\n", "x", withLog | withHooks | withFinish},
 		{"sCz\x00", "s", withLog},
+		{"dudu", "", withPolicy},
+		{"tk", "d", withPolicy | withLog | withFinish},
+		{"pdc", "", withPolicy | withHooks},
 	} {
 		f.Add([]byte(seed.ctl), []byte(seed.logCtl), seed.layout)
 	}
+	closeOnExecInherited(f)
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		f.Fatal(err)
@@ -69,7 +74,7 @@ func FuzzControl(f *testing.F) {
 		}
 		hooks, hasLog := layout&withHooks != 0, layout&withLog != 0
 		svc := filepath.Join(t.TempDir(), "s")
-		files := map[string]string{"run": "#!/bin/sh\nexec sleep 3600\n"}
+		files := map[string]string{"run": "#!/bin/sh\nexec sleep 120\n"}
 		if layout&withFinish != 0 {
 			files["finish"] = "#!/bin/sh\nexit 0\n"
 		}
@@ -83,6 +88,15 @@ func FuzzControl(f *testing.F) {
 			for _, c := range "hudx" {
 				files["control/"+string(c)] = "#!/bin/sh\nexit 0\n"
 			}
+		}
+		if layout&withPolicy != 0 {
+			// run says it is ready on fd 3, stops on HUP, and is KILLed
+			// 200 ms after it if it lingers; the limit is never reached.
+			files["run"] = "#!/bin/sh\necho >&3\nexec 3>&-\nexec sleep 120\n"
+			files["notification-fd"] = "3\n"
+			files["down-signal"] = "HUP\n"
+			files["timeout-kill"] = "200\n"
+			files["restart-limit"] = "1000 60\n"
 		}
 		writeService(t, svc, files)
 		fds := openFDs(t)
@@ -141,6 +155,9 @@ func FuzzControl(f *testing.F) {
 			}
 		}
 		checkStatus(t, sup, ctl, alive && !hooks, wantAfter(ctl, 'u', false))
+		if layout&withPolicy != 0 {
+			checkExtended(t, sup, ctl)
+		}
 		if hasLog {
 			// The logger's own hooks are never run and 'x' to it is
 			// ignored, but the service's 'x' makes it exit in its turn.
@@ -172,6 +189,9 @@ func FuzzControl(f *testing.F) {
 			if err != nil || st.State != supervise.Down || st.Pid != 0 {
 				t.Errorf("after %q, %q and Shutdown: %s/status %+v, %v; want down, no pid", ctl, logCtl, s, st, err)
 			}
+			if s == sup && layout&withPolicy != 0 {
+				checkExtended(t, sup, ctl)
+			}
 			if err := supervise.Alive(s); err != supervise.ErrNotRunning {
 				t.Errorf("after Shutdown, %s/ok: %v; want %v", s, err, supervise.ErrNotRunning)
 			}
@@ -180,6 +200,23 @@ func FuzzControl(f *testing.F) {
 			t.Errorf("after %q, %q and Shutdown: %d descriptors open, %d before", ctl, logCtl, n, fds)
 		}
 	})
+}
+
+// closeOnExecInherited marks every descriptor this process inherited
+// close-on-exec. A fuzz worker inherits its pipes to the coordinator
+// without it, so every service started here held them: one that outlived
+// a worker KILLed at the end of -fuzztime kept the coordinator waiting for
+// the pipe to close (a sleep's lifetime) after the last input.
+func closeOnExecInherited(f *testing.F) {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, ent := range ents {
+		if fd, err := strconv.Atoi(ent.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // fuzzEngine is engine() for one fuzz input: its own reaper, stopped and
@@ -257,6 +294,15 @@ func checkStatus(t *testing.T, sup string, ctl []byte, served bool, want byte) {
 	}
 	if served && got != want {
 		t.Errorf("after %q: %s/status says want %c; want %c", ctl, sup, got, want)
+	}
+}
+
+// checkExtended: a service with opt-in files has a supervise/vigil that
+// decodes.
+func checkExtended(t *testing.T, sup string, ctl []byte) {
+	t.Helper()
+	if _, err := supervise.ReadExtended(sup); err != nil {
+		t.Errorf("after %q: %s/%s: %v", ctl, sup, supervise.ExtendedName, err)
 	}
 }
 
