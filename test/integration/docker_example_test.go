@@ -171,7 +171,10 @@ func TestDockerStop(t *testing.T) {
 			}
 			t.Logf("docker stop took %v", took.Round(time.Millisecond))
 			if tc.stubborn {
-				if took < dockerDefaultGrace-500*time.Millisecond || took > 9500*time.Millisecond {
+				// Not sooner than the grace period; that it ended
+				// before Docker's KILL at 10 s the exit code tells
+				// (vigil's 0, not 137), however slow docker stop is.
+				if took < dockerDefaultGrace-500*time.Millisecond {
 					t.Errorf("stopping with a service that ignores TERM took %v; want about VIGIL_GRACE (%v), under Docker's 10 s", took, dockerDefaultGrace)
 				}
 			} else if took > dockerStopTimeLimit {
