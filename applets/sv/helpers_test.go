@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -120,6 +123,7 @@ func (c client) run(t testing.TB, inv invocation, args ...string) result {
 		}
 		path = link
 	}
+	args = stretchWait(args)
 	hang := testenv.Scale(30 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
@@ -158,6 +162,24 @@ func (c client) run(t testing.TB, inv invocation, args ...string) result {
 		t.Fatalf("%s sv %q hung: killed after %v", c.name, args, hang)
 	}
 	return res
+}
+
+// stretchWait scales a -w of 5 s or more by testenv.Factor: such a -w
+// only bounds how long sv may wait for a supervisor that will answer, and
+// a loaded machine needs longer. A shorter -w is what a test examines (a
+// timeout) and stays as it is.
+func stretchWait(args []string) []string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] != "-w" {
+			continue
+		}
+		if n, err := strconv.Atoi(args[i+1]); err == nil && n >= 5 {
+			args = slices.Clone(args)
+			args[i+1] = strconv.Itoa(int(math.Ceil(float64(n) * testenv.Factor())))
+		}
+		break
+	}
+	return args
 }
 
 // svEnv is the environment a test gives sv: SVDIR, and SVWAIT if wanted.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -110,7 +109,7 @@ func TestLikeDebianSv(t *testing.T) {
 // nothing and is run again.
 func TestLinesInNamedOrder(t *testing.T) {
 	kind := supervisorKinds()[1] // vigil's: nanosecond timestamps
-	wait := strconv.Itoa(int(testenv.Scale(5 * time.Second).Seconds()))
+	const wait = "5"             // stretched by run, as every -w of 5 s or more
 	names := []string{"slow", "b", "c"}
 	start := func(t *testing.T, slowTrap string) (string, []*supervisor) {
 		svdir := t.TempDir()
