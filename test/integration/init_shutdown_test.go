@@ -32,53 +32,55 @@ func TestInitShutdown(t *testing.T) {
 		between string
 		want    int
 		// How long vigil runs: at least min (a KILL at the end of a
-		// grace period of 1 s), at most max on an idle machine; max is
+		// grace period of 1 s), at most max, which is generous (a
+		// loaded machine took 3.7 s for what takes 0.1 s idle) and
 		// stretched by testenv.Scale, and the long grace periods (20 s
-		// and more) with it, so that max stays below them.
+		// and more) with it, so that max stays well below them: ending
+		// before the deadline is the behaviour, not ending fast.
 		min, max time.Duration
 		absent   []string // files that must not exist at the end
 	}{
 		{
 			name: "main command leaves a background child", grace: "20",
-			main: "sleep 1000 & exit 3", want: 3, max: 3 * time.Second,
+			main: "sleep 1000 & exit 3", want: 3, max: 10 * time.Second,
 		},
 		{
 			name: "background child ignores TERM", grace: "1",
 			// The main command exits only once the child ignores TERM.
 			main: `(trap "" TERM; touch $T/ignoring; exec sleep 1000) & while [ ! -e $T/ignoring ]; do sleep 0.01; done; exit 3`,
-			want: 3, min: time.Second, max: 3500 * time.Millisecond,
+			want: 3, min: time.Second, max: 9 * time.Second,
 		},
 		{
 			name: "services exit on TERM", grace: "20",
 			services: map[string]string{"a": up("a") + "exec sleep 1000", "b": up("b") + "exec sleep 1000", "c": up("c") + "exec sleep 1000"},
-			await:    []string{"up.a", "up.b", "up.c"}, term: 1, want: 0, max: 3 * time.Second,
+			await:    []string{"up.a", "up.b", "up.c"}, term: 1, want: 0, max: 10 * time.Second,
 		},
 		{
 			name: "main command exits: services get TERM at once", grace: "20",
 			services: map[string]string{"a": up("a") + "exec sleep 1000"},
-			main:     "while [ ! -e $T/up.a ]; do sleep 0.01; done; exit 4", want: 4, max: 3 * time.Second,
+			main:     "while [ ! -e $T/up.a ]; do sleep 0.01; done; exit 4", want: 4, max: 10 * time.Second,
 		},
 		{
 			name: "service ignores TERM", grace: "1",
 			services: map[string]string{"stubborn": `trap "" TERM; ` + up("stubborn") + "exec sleep 1000"},
-			await:    []string{"up.stubborn"}, term: 1, want: 0, min: time.Second, max: 3500 * time.Millisecond,
+			await:    []string{"up.stubborn"}, term: 1, want: 0, min: time.Second, max: 9 * time.Second,
 		},
 		{
 			// stubborn records the TERM it then ignores: the sign that
 			// vigil has begun the shutdown.
 			name: "second TERM kills at once", grace: "60",
 			services: map[string]string{"stubborn": `trap "touch $T/termed.stubborn" TERM; ` + up("stubborn") + "while :; do sleep 1 & wait $!; done"},
-			await:    []string{"up.stubborn"}, term: 2, between: "termed.stubborn", want: 0, max: 3 * time.Second,
+			await:    []string{"up.stubborn"}, term: 2, between: "termed.stubborn", want: 0, max: 10 * time.Second,
 		},
 		{
 			name: "service leaves a background child", grace: "20",
 			services: map[string]string{"bg": "sleep 1000 & " + up("bg") + "exec sleep 1001"},
-			await:    []string{"up.bg"}, term: 1, want: 0, max: 3 * time.Second,
+			await:    []string{"up.bg"}, term: 1, want: 0, max: 10 * time.Second,
 		},
 		{
 			name: "double-forking daemon in a service", grace: "20",
 			services: map[string]string{"daemon": "(setsid sleep 1000 &); " + up("daemon") + "exec sleep 1001"},
-			await:    []string{"up.daemon"}, term: 1, want: 0, max: 3 * time.Second,
+			await:    []string{"up.daemon"}, term: 1, want: 0, max: 10 * time.Second,
 		},
 		{
 			name: "TERM right at start-up", grace: "20",
@@ -94,18 +96,18 @@ func TestInitShutdown(t *testing.T) {
 			// (A TERM before the Go runtime has installed any handler
 			// is dropped by the kernel for a namespace init, as for any
 			// init; see the report.)
-			await: []string{"sv/*/supervise"}, term: 1, want: 0, max: 3 * time.Second,
+			await: []string{"sv/*/supervise"}, term: 1, want: 0, max: 10 * time.Second,
 		},
 		{
 			name: "no main command, no services: reaper until TERM", grace: "20",
-			said: "reaping zombies until TERM", term: 1, want: 0, max: 3 * time.Second,
+			said: "reaping zombies until TERM", term: 1, want: 0, max: 10 * time.Second,
 		},
 		{
 			// The logger stops after its service, so the service's last
 			// words, written on TERM, are logged.
 			name: "logger outlives its service", grace: "20",
 			services: map[string]string{"talker": `trap 'echo last words; exit 0' TERM; echo first words; ` + up("talker") + "while :; do sleep 0.01; done"},
-			await:    []string{"up.talker", "talker.log"}, term: 1, want: 0, max: 3 * time.Second,
+			await:    []string{"up.talker", "talker.log"}, term: 1, want: 0, max: 10 * time.Second,
 		},
 	}
 	for _, c := range cases {
