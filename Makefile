@@ -6,7 +6,7 @@ BIN     := bin/vigil
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 export CGO_ENABLED := 0
 
-.PHONY: all build test race peers bench fuzz run image clean soak
+.PHONY: all build test test-load race peers bench fuzz run image clean soak
 
 all: build
 
@@ -36,6 +36,16 @@ soak: build peers
 FUZZTIME ?= 10s
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) sh scripts/fuzz.sh
+
+# make test with a CPU hog beside it: twice as many `yes` as cores, killed
+# when the run ends however it ends. Deadlines stretch with
+# VIGIL_TEST_SCALE (see README.md, "Testing under load").
+test-load: build peers
+	@n=$$(( $$(nproc) * 2 )); pids=; \
+	trap 'kill $$pids 2>/dev/null' EXIT INT TERM HUP; \
+	for i in $$(seq $$n); do yes >/dev/null & pids="$$pids $$!"; done; \
+	echo "test-load: $$n CPU hogs (yes) beside make test"; \
+	$(MAKE) --no-print-directory test
 
 bench: build peers
 	$(GO) run ./bench -vigil $(BIN) -peers .cache/peers

@@ -39,11 +39,12 @@ func benchDocker(e *Env) ([]Row, error) {
 		return nil, err
 	}
 	const (
-		base     = "vigil-bench-base"
-		vigilImg = "vigil-bench-example"
-		runitImg = "vigil-bench-runit"
+		prefix   = "vigil-bench"
+		base     = prefix + "-base"
+		vigilImg = prefix + "-example"
+		runitImg = prefix + "-runit"
 	)
-	if err := benchBuildImages(e, root, base, vigilImg, runitImg); err != nil {
+	if err := benchBuildImages(e, root, prefix, busybox, filepath.Dir(runsvdir)); err != nil {
 		return nil, err
 	}
 	const rounds = 5
@@ -115,88 +116,18 @@ func benchDockerCmd(args ...string) (string, error) {
 	return out.String(), nil
 }
 
-// benchBuildImages builds the busybox base, examples/Dockerfile with the
-// vigil under test, and the runit variant: the same base and services,
-// Debian's runit binaries and the libraries ldd names.
-func benchBuildImages(e *Env, root, base, vigilImg, runitImg string) error {
-	ctx := filepath.Join(e.Tmp, "docker")
-	put := func(from, to string, mode os.FileMode) error {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(ctx, to)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(ctx, to), b, mode)
+// benchBuildImages builds, with scripts/image.sh (the recipe of make
+// image and the Docker tests), the busybox base, examples/Dockerfile with
+// the vigil under test, and the runit variant: the same base and
+// services, Debian's runit programs from runitDir and the libraries ldd
+// names.
+func benchBuildImages(e *Env, root, prefix, busybox, runitDir string) error {
+	cmd := exec.Command("sh", filepath.Join(root, "scripts", "image.sh"), "base", "example", "runit")
+	cmd.Env = append(os.Environ(), "VIGIL="+e.Vigil, "BUSYBOX="+busybox, "RUNIT="+runitDir, "PREFIX="+prefix, "QUIET=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("scripts/image.sh: %w: %s", err, bytes.TrimSpace(out))
 	}
-	if err := put(e.Peer("busybox"), "busybox", 0o755); err != nil {
-		return err
-	}
-	if _, err := benchDockerCmd("build", "-q", "-t", base, "-f", filepath.Join(root, "examples", "base", "Dockerfile"), ctx); err != nil {
-		return err
-	}
-	if err := put(e.Vigil, "bin/vigil", 0o755); err != nil {
-		return err
-	}
-	if out, err := exec.Command("cp", "-a", filepath.Join(root, "examples"), filepath.Join(ctx, "examples")).CombinedOutput(); err != nil {
-		return fmt.Errorf("cp -a examples: %v: %s", err, out)
-	}
-	if _, err := benchDockerCmd("build", "-q", "-t", vigilImg, "--build-arg", "BASE="+base, "-f", filepath.Join(root, "examples", "Dockerfile"), ctx); err != nil {
-		return err
-	}
-
-	// The runit variant.
-	libs := map[string]bool{}
-	for _, name := range []string{"runsvdir", "runsv", "sv", "svlogd", "chpst"} {
-		bin := e.Peer(name)
-		if bin == "" {
-			return fmt.Errorf("Debian's %s is not unpacked", name)
-		}
-		if err := put(bin, "runit/"+name, 0o755); err != nil {
-			return err
-		}
-		out, err := exec.Command("ldd", bin).Output()
-		if err != nil {
-			return fmt.Errorf("ldd %s: %w", bin, err)
-		}
-		for _, f := range strings.Fields(string(out)) {
-			if strings.HasPrefix(f, "/") {
-				libs[f] = true
-			}
-		}
-	}
-	var copies strings.Builder
-	for _, lib := range slices.Sorted(func(yield func(string) bool) {
-		for l := range libs {
-			if !yield(l) {
-				return
-			}
-		}
-	}) {
-		real, err := filepath.EvalSymlinks(lib)
-		if err != nil {
-			return err
-		}
-		// Installed under the name the binaries ask for.
-		if err := put(real, "libs"+lib, 0o755); err != nil {
-			return err
-		}
-		fmt.Fprintf(&copies, "COPY libs%s %s\n", lib, lib)
-	}
-	dockerfile := fmt.Sprintf(`FROM %s
-COPY runit/ /opt/runit/bin/
-%sCOPY examples/service /etc/service
-RUN mkdir -p /run/vigil /var/log/ledger && chmod 1777 /run/vigil /var/log/ledger
-VOLUME ["/var/log/ledger"]
-ENV PATH=/opt/runit/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SVDIR=/etc/service LOGDIR=/var/log WEB_PORT=8080
-ENTRYPOINT ["/opt/runit/bin/runsvdir", "-P", "/etc/service"]
-`, base, copies.String())
-	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile.runit"), []byte(dockerfile), 0o644); err != nil {
-		return err
-	}
-	_, err := benchDockerCmd("build", "-q", "-t", runitImg, "-f", filepath.Join(ctx, "Dockerfile.runit"), ctx)
-	return err
+	return nil
 }
 
 // dockerStopRound starts img, waits for its three services to run, stops

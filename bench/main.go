@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/vigil-init/vigil/internal/peers"
 )
 
 // Row is one measurement of vigil against one peer.
@@ -46,15 +48,15 @@ type Env struct {
 	Log   io.Writer
 }
 
-// Peer returns the path of a peer program, or "" if it is not unpacked.
+// Peer returns the path of a peer program, or "" if it is not unpacked:
+// the tests' lookup (internal/peers), in the directory -peers names.
 func (e *Env) Peer(name string) string {
-	for _, sub := range []string{"usr/bin", "usr/sbin", "bin", "sbin"} {
-		p := filepath.Join(e.Peers, sub, name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	p, err := peers.Path(name)
+	if err != nil {
+		fmt.Fprintf(e.Log, "bench: %v\n", err)
+		return ""
 	}
-	return ""
+	return p
 }
 
 type suite struct {
@@ -72,7 +74,7 @@ func register(name string, run func(*Env) ([]Row, error)) {
 func main() {
 	only := flag.String("only", "", "comma-separated suites to run (default all)")
 	vigil := flag.String("vigil", "bin/vigil", "the vigil binary")
-	peers := flag.String("peers", ".cache/peers", "Debian's unpacked packages")
+	peerFlag := flag.String("peers", "", "Debian's unpacked packages (default $VIGIL_PEERS, else the repository's .cache/peers)")
 	flag.Parse()
 
 	bin, err := filepath.Abs(*vigil)
@@ -80,7 +82,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	peerDir, _ := filepath.Abs(*peers)
+	if *peerFlag != "" {
+		os.Setenv(peers.Env, *peerFlag)
+	}
+	peerDir := peers.Dir()
 	slices.SortFunc(suites, func(a, b suite) int { return strings.Compare(a.name, b.name) })
 	fmt.Printf("machine: %s/%s, %d cores, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	fmt.Println("| suite | metric | vigil | peer | peer value | vigil advantage | goal |")

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,10 +41,8 @@ func TestMain(m *testing.M) {
 
 // client is an sv to run: vigil's (this test binary) or Debian's.
 type client struct {
-	name string
-	path string
-	// lsbDir holds a link named after the service to Debian's sv, for LSB
-	// mode (runit takes its name from argv[0] and execs by path).
+	name  string
+	path  string
 	vigil bool
 }
 
@@ -53,8 +54,25 @@ func vigilSv(t testing.TB) client {
 	return client{name: "vigil", path: exe, vigil: true}
 }
 
+// debianSv is Debian's sv; its path is "" when it is not unpacked, and
+// the test then runs vigil's half alone (present says which).
 func debianSv(t testing.TB) client {
-	return client{name: "debian", path: testenv.Peer(t, "sv")}
+	t.Helper()
+	return client{name: "debian", path: testenv.HavePeer(t, "sv")}
+}
+
+// present reports whether the client can be run: vigil's always,
+// Debian's when it is unpacked.
+func (c client) present() bool { return c.path != "" }
+
+// clients are vigil's sv and, when it is unpacked, Debian's.
+func clients(t testing.TB) []client {
+	t.Helper()
+	cs := []client{vigilSv(t)}
+	if deb := debianSv(t); deb.present() {
+		cs = append(cs, deb)
+	}
+	return cs
 }
 
 type result struct {
@@ -74,6 +92,9 @@ type invocation struct {
 	env    []string // added to the environment
 	cred   *syscall.Credential
 	path   string // override the program (a copy for other users)
+	// stdout, if set, is a file that gets sv's stdout as it writes it,
+	// for services that wait on what sv said.
+	stdout string
 }
 
 func (c client) run(t testing.TB, inv invocation, args ...string) result {
@@ -102,19 +123,33 @@ func (c client) run(t testing.TB, inv invocation, args ...string) result {
 		}
 		path = link
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	args = stretchWait(args)
+	hang := testenv.Scale(30 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Args[0] = argv0
 	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	if inv.stdout != "" {
+		f, err := os.Create(inv.stdout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
 	if inv.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: inv.cred}
 	}
 	start := time.Now()
 	err := cmd.Run()
 	res := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	if inv.stdout != "" {
+		b, _ := os.ReadFile(inv.stdout)
+		res.stdout = string(b)
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -124,9 +159,27 @@ func (c client) run(t testing.TB, inv invocation, args ...string) result {
 		t.Fatalf("%s sv %q: %v (%s)", c.name, args, err, res)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("%s sv %q hung: killed after 30 s", c.name, args)
+		t.Fatalf("%s sv %q hung: killed after %v", c.name, args, hang)
 	}
 	return res
+}
+
+// stretchWait scales a -w of 5 s or more by testenv.Factor: such a -w
+// only bounds how long sv may wait for a supervisor that will answer, and
+// a loaded machine needs longer. A shorter -w is what a test examines (a
+// timeout) and stays as it is.
+func stretchWait(args []string) []string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] != "-w" {
+			continue
+		}
+		if n, err := strconv.Atoi(args[i+1]); err == nil && n >= 5 {
+			args = slices.Clone(args)
+			args[i+1] = strconv.Itoa(int(math.Ceil(float64(n) * testenv.Factor())))
+		}
+		break
+	}
+	return args
 }
 
 // svEnv is the environment a test gives sv: SVDIR, and SVWAIT if wanted.

@@ -119,9 +119,11 @@ func TestUsageLikeDebian(t *testing.T) {
 			inv := svEnv(svdir)
 			inv.argv0 = tc.argv0
 			got := vigil.run(t, inv, tc.args...)
-			want := debian.run(t, inv, tc.args...)
-			if got.stdout != want.stdout || got.stderr != want.stderr || got.rc != want.rc {
-				t.Errorf("vigil: %s\ndebian: %s", got, want)
+			if debian.present() {
+				want := debian.run(t, inv, tc.args...)
+				if got.stdout != want.stdout || got.stderr != want.stderr || got.rc != want.rc {
+					t.Errorf("vigil: %s\ndebian: %s", got, want)
+				}
 			}
 			if got.rc != tc.wantRC {
 				t.Errorf("rc %d; want %d", got.rc, tc.wantRC)
@@ -190,10 +192,12 @@ func TestBadInput(t *testing.T) {
 			if got.stdout != tc.want || got.rc != tc.rc || got.stderr != "" {
 				t.Errorf("got %s\nwant stdout %q, rc %d", got, tc.want, tc.rc)
 			}
-			if got.took > 2*time.Second {
-				t.Errorf("took %v", got.took)
+			// None of these waits: an answer after sv's default 7 s
+			// would be a wait, not a slow machine.
+			if got.took >= 7*time.Second {
+				t.Errorf("took %v: sv waited out its timeout", got.took)
 			}
-			if tc.sameDeb {
+			if tc.sameDeb && debian.present() {
 				if deb := debian.run(t, svEnv(svdir), tc.args...); deb.stdout != got.stdout || deb.rc != got.rc {
 					t.Errorf("debian: %s\nvigil: %s", deb, got)
 				}
@@ -245,9 +249,11 @@ func TestNotRoot(t *testing.T) {
 	if got.stdout != want || got.rc != 1 {
 		t.Errorf("supervise/ 0700: got %s; want %q, rc 1", got, want)
 	}
-	deb := debianSv(t).run(t, invocation{env: inv.env, cred: nobody}, "restart", "web")
-	if deb.stdout != got.stdout || deb.rc != got.rc {
-		t.Errorf("debian: %s", deb)
+	if debian := debianSv(t); debian.present() {
+		deb := debian.run(t, invocation{env: inv.env, cred: nobody}, "restart", "web")
+		if deb.stdout != got.stdout || deb.rc != got.rc {
+			t.Errorf("debian: %s", deb)
+		}
 	}
 
 	// ok and status readable, control not: the send fails.

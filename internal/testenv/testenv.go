@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-init/vigil/internal/peers"
 )
 
 // Root is the repository's top directory.
@@ -65,30 +67,42 @@ type buildError struct {
 func (e *buildError) Error() string { return e.err.Error() + "\n" + string(e.out) }
 
 // PeerDir is where scripts/peers.sh unpacks Debian's packages.
-func PeerDir() string {
-	if d := os.Getenv("VIGIL_PEERS"); d != "" {
-		return d
-	}
-	return filepath.Join(Root(), ".cache", "peers")
-}
+func PeerDir() string { return peers.Dir() }
 
 // Peer returns the path of a program from Debian's packages (runsv, sv,
 // svlogd, chpst, runsvdir, busybox, tini, dumb-init), unpacked by
 // scripts/peers.sh. Without it the test is skipped, or fails under CI.
+// A test that compares vigil with the peer uses HavePeer instead, so
+// that vigil's half runs without it.
 func Peer(t testing.TB, name string) string {
 	t.Helper()
-	for _, sub := range []string{"usr/bin", "usr/sbin", "bin", "sbin"} {
-		p := filepath.Join(PeerDir(), sub, name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	p, err := peers.Path(name)
+	if err != nil {
+		missing(t, err)
+		t.Skip(err.Error())
 	}
-	msg := "Debian's " + name + " is not unpacked in " + PeerDir() + "; run scripts/peers.sh (make test does)"
+	return p
+}
+
+// HavePeer returns the path of a peer program, or "" when it is not
+// unpacked: the test then logs why the peer's half does not run, and
+// runs vigil's half alone. Under CI a missing peer is a failure.
+func HavePeer(t testing.TB, name string) string {
+	t.Helper()
+	p, err := peers.Path(name)
+	if err != nil {
+		missing(t, err)
+		t.Logf("without the peer: %v", err)
+		return ""
+	}
+	return p
+}
+
+func missing(t testing.TB, err error) {
+	t.Helper()
 	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
+		t.Fatal(err)
 	}
-	t.Skip(msg)
-	return ""
 }
 
 // RequireRoot skips a test that needs root, saying why.
@@ -100,9 +114,11 @@ func RequireRoot(t testing.TB, why string) {
 }
 
 // WaitFor polls cond every few milliseconds until it holds, and fails the
-// test naming what was awaited if it does not hold within timeout.
+// test naming what was awaited if it does not hold within timeout, scaled
+// by Scale for slow machines.
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = Scale(timeout)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -43,7 +43,8 @@ func TestDockerRunServices(t *testing.T) {
 
 // `sv restart web` gives web a new pid and leaves the other services (and
 // the logger) alone; `sv down worker` stops worker with TERM and it stays
-// down past the one-second restart pacing.
+// down past the one-second restart pacing, and ledger, which does not
+// depend on it, runs on.
 func TestDockerSvRestartAndDown(t *testing.T) {
 	t.Parallel()
 	c := startContainer(t, exampleImage(t))
@@ -95,8 +96,11 @@ func TestDockerSvRestartAndDown(t *testing.T) {
 			t.Errorf("worker's process %d still exists after sv down (state %s)", p.pid, p.state)
 		}
 	}
-	if got := c.waitRunning(5*time.Second, "web", "ledger"); got["web"].pid != after["web"].pid {
-		t.Errorf("web after sv down worker: got pid %d; want %d", got["web"].pid, after["web"].pid)
+	// web depends on worker (dependencies.d/worker): it stops with it
+	// and waits for it, which the dependency tests check. ledger does
+	// not, and is left alone.
+	if got := c.waitRunning(5*time.Second, "ledger"); got["ledger"].pid != after["ledger"].pid {
+		t.Errorf("ledger after sv down worker: got pid %d; want %d", got["ledger"].pid, after["ledger"].pid)
 	}
 }
 
@@ -171,7 +175,10 @@ func TestDockerStop(t *testing.T) {
 			}
 			t.Logf("docker stop took %v", took.Round(time.Millisecond))
 			if tc.stubborn {
-				if took < dockerDefaultGrace-500*time.Millisecond || took > 9500*time.Millisecond {
+				// Not sooner than the grace period; that it ended
+				// before Docker's KILL at 10 s the exit code tells
+				// (vigil's 0, not 137), however slow docker stop is.
+				if took < dockerDefaultGrace-500*time.Millisecond {
 					t.Errorf("stopping with a service that ignores TERM took %v; want about VIGIL_GRACE (%v), under Docker's 10 s", took, dockerDefaultGrace)
 				}
 			} else if took > dockerStopTimeLimit {

@@ -23,16 +23,21 @@ import (
 	"github.com/vigil-init/vigil/internal/testenv"
 )
 
-// The images the tests build. They are tagged apart from `make image`'s,
-// as they hold the vigil binary under test.
+// The images the tests build with scripts/image.sh, under names apart
+// from `make image`'s, as they hold the vigil binary under test.
 const (
-	dockerBaseImage     = "vigil-test-base"
-	dockerExampleImage  = "vigil-test-example"
-	dockerShellfreeImg  = "vigil-test-shellfree"
-	dockerExampleSvDir  = "/etc/service"
-	dockerDefaultGrace  = 7 * time.Second
-	dockerStopTimeLimit = 4 * time.Second // "well under" Docker's 10 s
+	dockerImagePrefix  = "vigil-test"
+	dockerExampleImage = dockerImagePrefix + "-example"
+	dockerShellfreeImg = dockerImagePrefix + "-shellfree"
+	dockerExampleSvDir = "/etc/service"
+	dockerDefaultGrace = 7 * time.Second
 )
+
+// dockerStopTimeLimit is how long a docker stop of a container whose
+// processes all exit on TERM may take: "well under" Docker's 10 s, 4 s on
+// an idle machine, stretched on a slow one but always short of Docker's
+// KILL, which is what the bound tells apart.
+var dockerStopTimeLimit = min(testenv.Scale(4*time.Second), 9*time.Second)
 
 // dockerServices are the example's services, as examples/service holds them.
 var dockerServices = []string{"web", "worker", "ledger"}
@@ -91,16 +96,15 @@ var (
 	imageErr  error
 )
 
-// exampleImage builds, once per test process, the base image from
-// examples/base/Dockerfile and then examples/Dockerfile itself, in a
-// context laid out as the repository's top directory (bin/vigil,
-// examples/...) holding the vigil under test. It returns the example's tag.
+// exampleImage builds, once per test process, the base image and
+// examples/Dockerfile on it, holding the vigil under test, and returns
+// the example's tag.
 func exampleImage(t *testing.T) string {
 	t.Helper()
 	requireDocker(t)
 	vigil := testenv.Vigil(t)
 	busybox := testenv.Peer(t, "busybox")
-	imageOnce.Do(func() { imageErr = buildImages(vigil, busybox) })
+	imageOnce.Do(func() { imageErr = buildImages(vigil, busybox, "base", "example") })
 	if imageErr != nil {
 		t.Fatalf("building the example images: %v", imageErr)
 	}
@@ -112,95 +116,29 @@ var (
 	shellfreeErr  error
 )
 
-// shellfreeImage builds, once, examples/shellfree/Dockerfile in the same
-// context as the example, and returns its tag.
+// shellfreeImage builds, once, examples/shellfree/Dockerfile, and returns
+// its tag.
 func shellfreeImage(t *testing.T) string {
 	t.Helper()
 	requireDocker(t)
 	vigil := testenv.Vigil(t)
 	busybox := testenv.Peer(t, "busybox")
-	shellfreeOnce.Do(func() {
-		ctx, err := buildContext(vigil, busybox)
-		if err != nil {
-			shellfreeErr = err
-			return
-		}
-		defer os.RemoveAll(ctx)
-		_, shellfreeErr = docker("build", "-q", "-t", dockerShellfreeImg, "-f", filepath.Join(testenv.Root(), "examples", "shellfree", "Dockerfile"), ctx)
-	})
+	shellfreeOnce.Do(func() { shellfreeErr = buildImages(vigil, busybox, "shellfree") })
 	if shellfreeErr != nil {
 		t.Fatalf("building the shell-free example: %v", shellfreeErr)
 	}
 	return dockerShellfreeImg
 }
 
-func buildImages(vigil, busybox string) error {
-	root := testenv.Root()
-	base, err := os.MkdirTemp("", "vigil-docker-base-")
-	if err != nil {
-		return err
+// buildImages runs scripts/image.sh, the recipe `make image` and the
+// bench use, for the named images with the given vigil and busybox.
+func buildImages(vigil, busybox string, images ...string) error {
+	cmd := exec.Command("sh", append([]string{filepath.Join(testenv.Root(), "scripts", "image.sh")}, images...)...)
+	cmd.Env = append(os.Environ(), "VIGIL="+vigil, "BUSYBOX="+busybox, "PREFIX="+dockerImagePrefix, "QUIET=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("scripts/image.sh %s: %v: %s", strings.Join(images, " "), err, bytes.TrimSpace(out))
 	}
-	defer os.RemoveAll(base)
-	if err := copyFile(busybox, filepath.Join(base, "busybox"), 0o755); err != nil {
-		return err
-	}
-	if _, err := docker("build", "-q", "-t", dockerBaseImage, "-f", filepath.Join(root, "examples", "base", "Dockerfile"), base); err != nil {
-		return err
-	}
-
-	ctx, err := buildContext(vigil, busybox)
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(ctx)
-	_, err = docker("build", "-q", "-t", dockerExampleImage, "--build-arg", "BASE="+dockerBaseImage,
-		"-f", filepath.Join(root, "examples", "Dockerfile"), ctx)
-	return err
-}
-
-// buildContext lays out a build context as the repository's top directory
-// is for the examples' Dockerfiles: bin/vigil (the one under test),
-// .cache/peers/bin/busybox and examples/.
-func buildContext(vigil, busybox string) (ctx string, err error) {
-	ctx, err = os.MkdirTemp("", "vigil-docker-ctx-")
-	if err != nil {
-		return "", err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(ctx)
-		}
-	}()
-	if err := copyFile(vigil, filepath.Join(ctx, "bin", "vigil"), 0o755); err != nil {
-		return ctx, err
-	}
-	if err := copyFile(busybox, filepath.Join(ctx, ".cache", "peers", "bin", "busybox"), 0o755); err != nil {
-		return ctx, err
-	}
-	// cp -a keeps the run scripts' modes, as the repository holds them.
-	if out, err := exec.Command("cp", "-a", filepath.Join(testenv.Root(), "examples"), filepath.Join(ctx, "examples")).CombinedOutput(); err != nil {
-		return ctx, fmt.Errorf("cp -a examples: %v: %s", err, out)
-	}
-	// State that a run of vigil left in the tree must not enter the image.
-	filepath.WalkDir(filepath.Join(ctx, "examples"), func(path string, d os.DirEntry, err error) error {
-		if err == nil && d.Name() == "supervise" {
-			os.RemoveAll(path)
-			return filepath.SkipDir
-		}
-		return nil
-	})
-	return ctx, nil
-}
-
-func copyFile(from, to string, mode os.FileMode) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(to, b, mode)
+	return nil
 }
 
 // container is one running container of a test.

@@ -140,7 +140,11 @@ func checkStatus(t *testing.T, got, want statusRecord, before time.Time) {
 func slicesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 func writeStatusGolden(t *testing.T) {
-	runit := svtest.Runsvs(t)[1]
+	ims := svtest.Runsvs(t)
+	if len(ims) < 2 {
+		t.Fatal("recording the golden file needs Debian's runsv; run scripts/peers.sh")
+	}
+	runit := ims[1]
 	var out strings.Builder
 	out.WriteString("# supervise/ of Debian's runsv 2.1.2 per state: name, status in hex, stat, pid file.\n")
 	out.WriteString("# Recorded by VIGIL_RECORD_STATUS=1 go test ./test/integration -run TestEngineStatusGolden\n")

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-init/vigil/internal/testenv"
 )
 
 // TestInitGraceTooLong: a grace period that a Duration cannot hold is
@@ -79,6 +81,7 @@ touch $T/crashed; exit 1`,
 // waitGlob waits for n files matching pattern in the scratch directory.
 func waitGlob(t *testing.T, r *initNS, pattern string, n int, timeout time.Duration) {
 	t.Helper()
+	timeout = testenv.Scale(timeout)
 	deadline := time.Now().Add(timeout)
 	for {
 		m, _ := filepath.Glob(filepath.Join(r.dir, pattern))

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-init/vigil/internal/testenv"
 )
 
 // runInitOnce runs `vigil args...` as PID 1 of a new namespace, in working
@@ -25,7 +27,7 @@ func runInitOnce(vigil, dir, wd string, env []string, args ...string) (int, stri
 	if err := cmd.Start(); err != nil {
 		return 0, "", err
 	}
-	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+	timer := time.AfterFunc(testenv.Scale(20*time.Second), func() { cmd.Process.Kill() })
 	defer timer.Stop()
 	cmd.Wait()
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)

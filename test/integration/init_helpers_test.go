@@ -193,6 +193,14 @@ func startInitNS(t *testing.T, o initOpts) *initNS {
 	return r
 }
 
+// longGrace is a grace period (for -g) that no step of a test comes near
+// on this machine, so that a shutdown that ends before it ended because
+// everything was gone, not because the deadline struck.
+func longGrace() (arg string, d time.Duration) {
+	d = testenv.Scale(20 * time.Second)
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64), d
+}
+
 // killAtCleanup kills cmd when the test ends, unless done (closed once it
 // has been waited for) says it is gone already, and waits for it.
 func killAtCleanup(t *testing.T, cmd *exec.Cmd, done <-chan struct{}) {
@@ -237,10 +245,12 @@ func (r *initNS) signal(sig syscall.Signal) {
 	}
 }
 
-// wait waits for vigil to exit and returns its exit code (128+n if it
-// was killed by signal n) and how long it ran.
+// wait waits for vigil to exit, up to timeout (scaled by
+// testenv.Scale), and returns its exit code (128+n if it was killed by
+// signal n) and how long it ran.
 func (r *initNS) wait(timeout time.Duration) (code int, ran time.Duration) {
 	r.t.Helper()
+	timeout = testenv.Scale(timeout)
 	select {
 	case <-r.done:
 	case <-time.After(timeout):

@@ -197,8 +197,10 @@ func TestK8sManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(script), "-t "+repo+" ") {
-		t.Errorf("app image %q: want the one scripts/image.sh builds (-t %s)", p.app.Image, repo)
+	// The script names its images PREFIX-example..., vigil by default.
+	prefix, ok := strings.CutSuffix(repo, "-example")
+	if !ok || !strings.Contains(string(script), "prefix=${PREFIX:-"+prefix+"}") || !strings.Contains(string(script), `-t "$prefix-example"`) {
+		t.Errorf("app image %q: want the example scripts/image.sh builds by default (vigil-example)", p.app.Image)
 	}
 	if !strings.Contains(dockerfile, `ENTRYPOINT ["/sbin/vigil"]`) || !strings.Contains(dockerfile, `"--install", "/usr/bin"`) {
 		t.Errorf("examples/Dockerfile: want ENTRYPOINT [\"/sbin/vigil\"] and the applets installed in /usr/bin")
