@@ -88,8 +88,8 @@ func (e *Engine) settle() {
 			s.advance()
 		}
 	}
-	if !e.graphChanged {
-		return
+	if !e.graphChanged || e.scanning {
+		return // the graph is incomplete until the scan has added every entry
 	}
 	e.graphChanged = false
 	for _, c := range e.cycles() {

@@ -101,6 +101,7 @@ type Engine struct {
 	rdeps        map[string][]*service
 	woken        []*service // to advance before the turn ends
 	graphChanged bool
+	scanning     bool // a directory scan is adding services
 	cyclesSaid   map[string]bool
 }
 

@@ -52,8 +52,8 @@ func engine(t *testing.T, cfg services.Config) *services.Engine {
 		defer kill.Stop()
 		select {
 		case <-e.Done():
-		case <-time.After(10 * time.Second):
-			t.Error("the engine did not stop within 10s of Shutdown")
+		case <-time.After(testenv.Scale(10 * time.Second)):
+			t.Error("the engine did not stop within 10s (scaled) of Shutdown")
 			if snap := e.Snapshot(); snap != nil {
 				for _, st := range snap.Services {
 					t.Logf("left: %+v log %+v", st, st.Log)

@@ -117,7 +117,7 @@ func TestRestartLimit(t *testing.T) {
 func TestRestartBackoff(t *testing.T) {
 	_, svdir := watched(t, services.Config{}, map[string]string{
 		"s/run":             "#!/bin/sh\ndate +%s.%N >>../starts\nexit 1\n",
-		"s/restart-backoff": "0.1 0.4\n",
+		"s/restart-backoff": "0.25 2\n",
 	})
 	var times []float64
 	testenv.WaitFor(t, 60*time.Second, "6 starts", func() bool {
@@ -128,8 +128,11 @@ func TestRestartBackoff(t *testing.T) {
 		}
 		return len(times) >= 6
 	})
-	// Each gap is at least the delay (it may be longer on a busy machine).
-	for i, min := range []float64{0.1, 0.2, 0.4, 0.4, 0.4} {
+	// Each gap is at least the delay (it may be longer on a busy machine:
+	// run's date is after its start, the next start after run's exit plus
+	// the delay). A run that lasted MAX would reset it; none of these
+	// does, unless the machine is slower than 2 s for a date.
+	for i, min := range []float64{0.25, 0.5, 1, 2, 2} {
 		if gap := times[i+1] - times[i]; gap < min {
 			t.Errorf("gap %d: %.3fs; want at least %.1fs (gaps %v)", i, gap, min, times)
 		}

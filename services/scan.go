@@ -177,6 +177,8 @@ func (e *Engine) scan(d *watchDir) {
 		return
 	}
 	defer d.poll(e)
+	e.scanning = true
+	defer func() { e.scanning = false }()
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
 		if msg := "unable to read directory: " + errstr.Of(err); msg != d.trouble {

@@ -237,7 +237,7 @@ func TestSuperviseFiles(t *testing.T) {
 			}
 		}
 	}
-	if listings["vigil"] != listings["runit"] {
+	if r, ok := listings["runit"]; ok && listings["vigil"] != r {
 		t.Errorf("supervise files differ:\nvigil:\n%s\nrunit:\n%s", listings["vigil"], listings["runit"])
 	}
 }

@@ -61,7 +61,7 @@ func TestShortLog(t *testing.T) {
 		}
 		got[im.Name] = p.Stderr()
 	}
-	if got["vigil"] != got["runit"] {
+	if r, ok := got["runit"]; ok && got["vigil"] != r {
 		t.Errorf("stderr: vigil %q, runit %q", got["vigil"], got["runit"])
 	}
 }
