@@ -31,9 +31,9 @@ func benchMemory(e *Env) ([]Row, error) {
 		}
 	}
 	big := ns[len(ns)-1]
-	pss := map[string]map[int][]float64{}   // KiB
-	launch := map[string][]float64{}         // ms, at the largest n
-	floorPSS := map[string][]float64{}       // KiB
+	pss := map[string]map[int][]float64{} // KiB
+	launch := map[string][]float64{}      // ms, at the largest n
+	floorPSS := map[string][]float64{}    // KiB
 	for _, name := range names {
 		pss[name] = map[int][]float64{}
 	}
