@@ -8,8 +8,11 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -33,6 +36,23 @@ func benchIdle(e *Env) ([]Row, error) {
 		}
 		trees = append(trees, s)
 		fmt.Fprintf(e.Log, "idle: %s: %d services running after %v\n", name, services, took)
+	}
+	// The floors beside them: the smallest C and Go programs that sleep in
+	// epoll_wait, and the Go one with the collector off (GOGC=off: no
+	// forced collection every two minutes).
+	for _, f := range []struct{ name, path, env string }{
+		{"C epoll_wait floor", fl.CIdle, ""}, {"Go epoll_wait floor", fl.GoIdle, ""}, {"Go floor, GOGC=off", fl.GoIdle, "GOGC=off"},
+	} {
+		if f.path == "" {
+			continue
+		}
+		cmd := exec.Command(f.path)
+		cmd.Env = append(os.Environ(), f.env)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		trees = append(trees, &supTree{name: f.name, cmd: cmd, root: filepath.Join(e.Tmp, "idle-floor")})
 	}
 	for _, s := range trees {
 		waitQuiet(s, 10*time.Second)
