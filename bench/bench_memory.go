@@ -86,7 +86,7 @@ func benchMemory(e *Env) ([]Row, error) {
 	reps := fmt.Sprintf("min of %d", *flagReps)
 	for _, n := range ns {
 		for _, name := range names[1:] {
-			add(Row{Metric: fmt.Sprintf("supervisor PSS, %d services (%s; median %.3g vs %.3g MiB)", n, reps, mib(med(pss["vigil"][n])), mib(med(pss[name][n]))),
+			add(Row{Metric: fmt.Sprintf("supervisor PSS, %s (%s; median %.3g vs %.3g MiB)", services(n), reps, mib(med(pss["vigil"][n])), mib(med(pss[name][n]))),
 				Unit: "MiB", Vigil: mib(mn(pss["vigil"][n])), Peer: mib(mn(pss[name][n])), Name: name, Goal: goalIf(n == 1, "≤ 2.0 MiB")})
 		}
 	}
@@ -139,6 +139,13 @@ func benchMemory(e *Env) ([]Row, error) {
 		fmt.Fprintf(e.Log, "memory: plot: %v\n", err)
 	}
 	return rows, nil
+}
+
+func services(n int) string {
+	if n == 1 {
+		return "1 service"
+	}
+	return fmt.Sprintf("%d services", n)
 }
 
 func goalIf(b bool, goal string) string {
