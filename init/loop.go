@@ -202,7 +202,11 @@ func (p *initProc) essentialEnded(x services.Ended) {
 	}
 	p.endedBy = &x
 	p.code = x.Code
-	p.terminated(endedTermination(x))
+	t := endedTermination(x)
+	if p.prefix != nil {
+		t.Stderr = p.prefix.stderrTail(x.Service, 100*time.Millisecond)
+	}
+	p.terminated(t)
 	p.beginShutdown(nil)
 }
 

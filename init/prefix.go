@@ -2,9 +2,13 @@ package pid1
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // prefixer copies each service's output to vigil's stdout, and its
@@ -20,6 +24,9 @@ import (
 type prefixer struct {
 	out, err stream
 	wg       sync.WaitGroup
+
+	mu    sync.Mutex
+	tails map[string]*tail // of each service's stderr, by service name
 }
 
 // stream is one of vigil's own output files, shared by every service.
@@ -33,7 +40,7 @@ type stream struct {
 const maxLine = 64 << 10
 
 func newPrefixer(stdout, stderr *os.File) *prefixer {
-	return &prefixer{out: stream{f: stdout}, err: stream{f: stderr}}
+	return &prefixer{out: stream{f: stdout}, err: stream{f: stderr}, tails: map[string]*tail{}}
 }
 
 // output is the engine's Config.Output: a stderr for every service, and a
@@ -64,15 +71,26 @@ func (pf *prefixer) pipe(name string, to *stream) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	var t *tail
+	if to == &pf.err {
+		t = &tail{r: r, progress: make(chan struct{}, 1)}
+		pf.mu.Lock()
+		pf.tails[name] = t
+		pf.mu.Unlock()
+	}
 	pf.wg.Add(1)
-	go pf.copy(name+": ", r, to)
+	go pf.copy(name+": ", r, to, t)
 	return w, nil
 }
 
-func (pf *prefixer) copy(prefix string, r *os.File, to *stream) {
+func (pf *prefixer) copy(prefix string, r *os.File, to *stream, t *tail) {
 	defer pf.wg.Done()
 	defer r.Close()
-	br := bufio.NewReaderSize(r, maxLine)
+	var from io.Reader = r
+	if t != nil {
+		from = t
+	}
+	br := bufio.NewReaderSize(from, maxLine)
 	buf := make([]byte, 0, 256)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -87,6 +105,9 @@ func (pf *prefixer) copy(prefix string, r *os.File, to *stream) {
 			to.mu.Lock()
 			to.f.Write(buf)
 			to.mu.Unlock()
+			if t != nil {
+				t.keep(line)
+			}
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return
@@ -102,4 +123,88 @@ func (pf *prefixer) wait(d time.Duration) {
 	case <-done:
 	case <-time.After(d):
 	}
+}
+
+// stderrTail is the last tailMax bytes that service name wrote to its
+// stderr, for the termination log. What it wrote before it exited may
+// still be in the pipe or in the copy's buffer: it waits up to d for the
+// copy to have relayed all of it.
+func (pf *prefixer) stderrTail(name string, d time.Duration) []byte {
+	pf.mu.Lock()
+	t := pf.tails[name]
+	pf.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for !t.caughtUp() {
+		select {
+		case <-t.progress:
+		case <-timeout.C:
+			return t.bytes()
+		}
+	}
+	return t.bytes()
+}
+
+// tailMax is as much of a service's stderr as the termination log can
+// show.
+const tailMax = terminationLogMax
+
+// tail keeps the end of one service's stderr as the copy relays it. It is
+// the copy's reader too, to count what was read against what was relayed.
+type tail struct {
+	r        *os.File
+	read     atomic.Int64 // bytes read from the pipe
+	relayed  atomic.Int64 // of those, bytes relayed and kept
+	progress chan struct{}
+
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.read.Add(int64(n))
+	return n, err
+}
+
+// keep appends a relayed line, holding at most twice tailMax.
+func (t *tail) keep(line []byte) {
+	t.mu.Lock()
+	t.buf = append(t.buf, line...)
+	if len(t.buf) > 2*tailMax {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailMax:]...)
+	}
+	t.mu.Unlock()
+	t.relayed.Add(int64(len(line)))
+	select {
+	case t.progress <- struct{}{}:
+	default:
+	}
+}
+
+func (t *tail) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buf
+	if len(b) > tailMax {
+		b = b[len(b)-tailMax:]
+	}
+	return append([]byte(nil), b...)
+}
+
+// caughtUp says whether the pipe is empty and all that was read of it
+// relayed (an unterminated last line never is: the caller's timeout ends
+// the wait).
+func (t *tail) caughtUp() bool {
+	if t.read.Load() != t.relayed.Load() {
+		return false
+	}
+	pending := -1
+	if rc, err := t.r.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { pending, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) // FIONREAD
+	}
+	return pending == 0 && t.read.Load() == t.relayed.Load()
 }

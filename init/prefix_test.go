@@ -80,3 +80,69 @@ func TestPrefixerWithLogger(t *testing.T) {
 		t.Errorf("stderr = %q; want %q", b, "db: oops\n")
 	}
 }
+
+// TestStderrTail: the termination log's stderr is everything the service
+// wrote to its stderr before it ended, up to tailMax bytes, even while the
+// copy has not yet relayed it; never its stdout.
+func TestStderrTail(t *testing.T) {
+	many := strings.Repeat("0123456789abcdef\n", 2*tailMax/17)
+	cases := []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{"lines", []string{"starting\n", "FATAL: disk full\n"}, "starting\nFATAL: disk full\n"},
+		{"more than the log holds", []string{many, "the end\n"}, (many + "the end\n")[len(many)+8-tailMax:]},
+		{"nothing", nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out, _ := os.Create(filepath.Join(dir, "out"))
+			defer out.Close()
+			errf, _ := os.Create(filepath.Join(dir, "err"))
+			defer errf.Close()
+			pf := newPrefixer(out, errf)
+			w, ew, release, err := pf.output("db", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			// Many rounds: the tail is asked for at once after the
+			// writes, before the copy has read most of them.
+			for round := range 50 {
+				for _, s := range c.writes {
+					w.WriteString("stdout " + s)
+					ew.WriteString(s)
+				}
+				got := string(pf.stderrTail("db", time.Minute))
+				if len(c.writes) == 0 && got != "" {
+					t.Fatalf("round %d: got %q; want nothing", round, got)
+				}
+				if !strings.HasSuffix(got, c.want) || len(got) > tailMax {
+					t.Fatalf("round %d: tail of %d bytes ending %q; want at most %d ending %q", round, len(got), last(got, 60), tailMax, last(c.want, 60))
+				}
+			}
+		})
+	}
+	t.Run("an unterminated last line ends the wait at its timeout", func(t *testing.T) {
+		dir := t.TempDir()
+		errf, _ := os.Create(filepath.Join(dir, "err"))
+		defer errf.Close()
+		pf := newPrefixer(errf, errf)
+		_, ew, release, err := pf.output("db", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		ew.WriteString("whole\npart")
+		if got := string(pf.stderrTail("db", 200*time.Millisecond)); got != "whole\n" {
+			t.Errorf("got %q; want %q", got, "whole\n")
+		}
+	})
+	if got := newPrefixer(os.Stdout, os.Stderr).stderrTail("none", time.Second); got != nil {
+		t.Errorf("an unknown service: got %q; want nil", got)
+	}
+}
+
+func last(s string, n int) string { return s[max(0, len(s)-n):] }
