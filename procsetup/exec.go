@@ -250,6 +250,10 @@ func (s *Spec) setRlimit(i int, r Rlimit) error {
 // is ".") is tried, going on past "not found", "access denied",
 // "permission denied" and "is a directory". There is no fallback to
 // /bin/sh.
+//
+// An entry that holds no such file is passed over after a stat, not an
+// execve: each execve copies the whole environment first, and an envdir
+// value of 200 MB would cost 200 MB more for every PATH entry tried.
 func pathExec(file string, argv, env, search []string) error {
 	if strings.Contains(file, "/") {
 		return syscall.Exec(file, argv, env)
@@ -264,7 +268,12 @@ func pathExec(file string, argv, env, search []string) error {
 		if dir == "" {
 			dir = "."
 		}
-		err := syscall.Exec(dir+"/"+file, argv, env)
+		full := dir + "/" + file
+		var st unix.Stat_t
+		err := unix.Stat(full, &st)
+		if err != unix.ENOENT {
+			err = syscall.Exec(full, argv, env)
+		}
 		if err != syscall.ENOENT {
 			saved = err
 			if err != syscall.EACCES && err != syscall.EPERM && err != syscall.EISDIR {
