@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
-	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -73,7 +73,11 @@ func (pf *prefixer) pipe(name string, to *stream) (*os.File, error) {
 	}
 	var t *tail
 	if to == &pf.err {
-		t = &tail{r: r, progress: make(chan struct{}, 1)}
+		if t, err = newTail(r); err != nil {
+			r.Close()
+			w.Close()
+			return nil, err
+		}
 		pf.mu.Lock()
 		pf.tails[name] = t
 		pf.mu.Unlock()
@@ -153,21 +157,49 @@ func (pf *prefixer) stderrTail(name string, d time.Duration) []byte {
 const tailMax = terminationLogMax
 
 // tail keeps the end of one service's stderr as the copy relays it. It is
-// the copy's reader too, to count what was read against what was relayed.
+// the copy's reader too: each read from the pipe and its count happen
+// under mu, so that caughtUp, also under mu, never sees bytes that have
+// left the pipe but are not yet counted.
 type tail struct {
 	r        *os.File
-	read     atomic.Int64 // bytes read from the pipe
-	relayed  atomic.Int64 // of those, bytes relayed and kept
+	rc       syscall.RawConn
 	progress chan struct{}
 
-	mu  sync.Mutex
-	buf []byte
+	mu      sync.Mutex
+	read    int64 // bytes read from the pipe
+	relayed int64 // of those, bytes relayed and kept
+	buf     []byte
+}
+
+func newTail(r *os.File) (*tail, error) {
+	rc, err := r.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return &tail{r: r, rc: rc, progress: make(chan struct{}, 1)}, nil
 }
 
 func (t *tail) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.read.Add(int64(n))
-	return n, err
+	var n int
+	var rerr error
+	err := t.rc.Read(func(fd uintptr) bool {
+		t.mu.Lock()
+		n, rerr = unix.Read(int(fd), p)
+		if n > 0 {
+			t.read += int64(n)
+		}
+		t.mu.Unlock()
+		return rerr != unix.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // keep appends a relayed line, holding at most twice tailMax.
@@ -177,8 +209,8 @@ func (t *tail) keep(line []byte) {
 	if len(t.buf) > 2*tailMax {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailMax:]...)
 	}
+	t.relayed += int64(len(line))
 	t.mu.Unlock()
-	t.relayed.Add(int64(len(line)))
 	select {
 	case t.progress <- struct{}{}:
 	default:
@@ -199,12 +231,12 @@ func (t *tail) bytes() []byte {
 // relayed (an unterminated last line never is: the caller's timeout ends
 // the wait).
 func (t *tail) caughtUp() bool {
-	if t.read.Load() != t.relayed.Load() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.read != t.relayed {
 		return false
 	}
 	pending := -1
-	if rc, err := t.r.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { pending, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) // FIONREAD
-	}
-	return pending == 0 && t.read.Load() == t.relayed.Load()
+	t.rc.Control(func(fd uintptr) { pending, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) // FIONREAD
+	return pending == 0
 }

@@ -82,6 +82,15 @@ func (s *Spec) Exec() error {
 	if s.Umask != nil {
 		syscall.Umask(int(*s.Umask))
 	}
+	argv := s.Args
+	if s.Argv0 != nil {
+		argv = append([]string{*s.Argv0}, s.Args[1:]...)
+	}
+	env := mergeEnv(base, changes)
+	paths := execPaths(s.Args[0], base)
+	if len(s.Rlimits) > 0 {
+		warmExec(paths, argv, env)
+	}
 	for i, r := range s.Rlimits {
 		if !r.SoftOnly {
 			if err := s.setRlimit(i, r); err != nil {
@@ -136,11 +145,7 @@ func (s *Spec) Exec() error {
 		}
 	}
 
-	argv := s.Args
-	if s.Argv0 != nil {
-		argv = append([]string{*s.Argv0}, s.Args[1:]...)
-	}
-	err := pathExec(s.Args[0], argv, mergeEnv(base, changes), base)
+	err := pathExec(paths, argv, env)
 	return s.fail("args", "unable to run: "+argv[0], err)
 }
 
@@ -222,11 +227,11 @@ func (s *Spec) lock() error {
 // raised its own RLIMIT_NOFILE at start and syscall.Exec puts the
 // original back unless syscall.Setrlimit set RLIMIT_NOFILE since.
 func (s *Spec) setRlimit(i int, r Rlimit) error {
-	field := "rlimits[" + strconv.Itoa(i) + "]"
+	field := func() string { return "rlimits[" + strconv.Itoa(i) + "]" }
 	var lim syscall.Rlimit
 	if r.SoftOnly {
 		if err := syscall.Getrlimit(r.Resource, &lim); err != nil {
-			return s.fail(field, "unable to getrlimit()", err)
+			return s.fail(field(), "unable to getrlimit()", err)
 		}
 		if int64(r.Soft) < 0 || r.Soft > lim.Max {
 			lim.Cur = lim.Max
@@ -238,40 +243,47 @@ func (s *Spec) setRlimit(i int, r Rlimit) error {
 	}
 	if err := syscall.Setrlimit(r.Resource, &lim); err != nil {
 		if s.Origin != "" {
-			return s.fail(field, "unable to set "+r.Name, err)
+			return s.fail(field(), "unable to set "+r.Name, err)
 		}
 		return s.fail("", "unable to setrlimit()", err)
 	}
 	return nil
 }
 
-// pathExec is runit's pathexec_run: a name with a slash is run as is,
-// else each PATH entry of search (default /bin:/usr/bin; an empty entry
-// is ".") is tried, going on past "not found", "access denied",
-// "permission denied" and "is a directory". There is no fallback to
-// /bin/sh.
-//
-// An entry that holds no such file is passed over after a stat, not an
-// execve: each execve copies the whole environment first, and an envdir
-// value of 200 MB would cost 200 MB more for every PATH entry tried.
-func pathExec(file string, argv, env, search []string) error {
+// execPaths is where runit's pathexec_run looks for file: a name with a
+// slash as is, else in each PATH entry of search (default /bin:/usr/bin;
+// an empty entry is ".").
+func execPaths(file string, search []string) []string {
 	if strings.Contains(file, "/") {
-		return syscall.Exec(file, argv, env)
+		return []string{file}
 	}
 	path, ok := getenv(search, "PATH")
 	if !ok {
 		path = "/bin:/usr/bin"
 	}
-	var saved error
-	for {
-		dir, rest, more := strings.Cut(path, ":")
+	var paths []string
+	for dir := range strings.SplitSeq(path, ":") {
 		if dir == "" {
 			dir = "."
 		}
-		full := dir + "/" + file
+		paths = append(paths, dir+"/"+file)
+	}
+	return paths
+}
+
+// pathExec is runit's pathexec_run on execPaths' list: each is tried,
+// going on past "not found", "access denied", "permission denied" and
+// "is a directory". There is no fallback to /bin/sh.
+//
+// A path that does not exist is passed over after a stat, not an execve:
+// each execve copies the whole environment first, and an envdir value of
+// 200 MB would cost 200 MB more for every PATH entry tried.
+func pathExec(paths, argv, env []string) error {
+	var saved, err error
+	for i, full := range paths {
 		var st unix.Stat_t
-		err := unix.Stat(full, &st)
-		if err != unix.ENOENT {
+		err = unix.ENOENT
+		if len(paths) == 1 || unix.Stat(full, &st) != unix.ENOENT {
 			err = syscall.Exec(full, argv, env)
 		}
 		if err != syscall.ENOENT {
@@ -280,12 +292,29 @@ func pathExec(file string, argv, env, search []string) error {
 				return err
 			}
 		}
-		if !more {
-			if saved != nil {
-				return saved
-			}
-			return err
+		if i == len(paths)-1 && saved != nil {
+			return saved
 		}
-		path = rest
 	}
+	return err
+}
+
+// warmExec makes, once, the allocations that pathExec will make, and
+// collects them, before any resource limit is set. A Go program reserves
+// far more address space than it uses (1.2 GB here), so after chpst -m
+// 300000000 sets RLIMIT_AS below that, any allocation that needs a new
+// mapping fails, and the runtime dies of it ("fatal error: runtime:
+// cannot allocate memory") instead of running the program. After the
+// collection, pathExec's allocations reuse what this one freed; and the
+// memory profiler, which records a sampled allocation's stack in memory
+// of its own, samples no more.
+func warmExec(paths, argv, env []string) {
+	runtime.MemProfileRate = 0
+	for _, p := range paths {
+		syscall.BytePtrFromString(p)
+		syscall.BytePtrFromString(p)
+	}
+	syscall.SlicePtrFromStrings(argv)
+	syscall.SlicePtrFromStrings(env)
+	runtime.GC()
 }
