@@ -36,7 +36,12 @@ func TestReadinessDebianSv(t *testing.T) {
 			for _, im := range svtest.Runsvs(t) {
 				dir, _ := svtest.Supervise(t, im, "s", tc.files)
 				_, isDown := tc.files["down"]
-				svtest.WaitStatus(t, dir, 20*time.Second, "supervised", func(st supervise.Status) bool { return isDown || svtest.Running(st) })
+				// The status is written before supervise/ok is opened, as
+				// runsv does: a service that stays down is supervised once
+				// ok has a reader, not when its status appears.
+				svtest.WaitStatus(t, dir, 20*time.Second, "supervised", func(st supervise.Status) bool {
+					return svtest.Supervised(dir) && (isDown || svtest.Running(st))
+				})
 				if im.Name == "vigil" {
 					testenv.WaitFor(t, 20*time.Second, "supervise/vigil", func() bool {
 						x, err := supervise.ReadExtended(filepath.Join(dir, "supervise"))
