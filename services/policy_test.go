@@ -143,13 +143,15 @@ func TestRestartBackoff(t *testing.T) {
 // that ignores it is KILLed after timeout-kill.
 func TestDownSignalAndTimeoutKill(t *testing.T) {
 	e, svdir := watched(t, services.Config{}, map[string]string{
-		"quit/run":           "#!/bin/sh\ntrap 'echo QUIT >>../quit.got; exit 0' QUIT\ntrap 'echo TERM >>../quit.got; exit 0' TERM\nwhile :; do sleep 0.05; done\n",
+		"quit/run":           "#!/bin/sh\ntrap 'echo QUIT >>../quit.got; exit 0' QUIT\ntrap 'echo TERM >>../quit.got; exit 0' TERM\necho up >../quit.up\nwhile :; do sleep 0.05; done\n",
 		"quit/down-signal":   "SIGQUIT\n",
 		"stuck/run":          "#!/bin/sh\ntrap '' TERM\necho up >../stuck.up\nwhile :; do sleep 0.05; done\n",
 		"stuck/timeout-kill": "200\n",
 	})
 	waitState(t, e, "quit", "running", running)
 	waitState(t, e, "stuck", "running", running)
+	// Running is not yet trapping: each script says when its traps are set.
+	testenv.WaitFor(t, 30*time.Second, "quit's traps set", func() bool { return svtestRead(svdir, "quit.up") != "" })
 	testenv.WaitFor(t, 30*time.Second, "stuck's trap set", func() bool { return svtestRead(svdir, "stuck.up") != "" })
 	send(t, svdir, "quit", "d")
 	send(t, svdir, "stuck", "d")
@@ -166,11 +168,13 @@ func TestDownSignalAndTimeoutKill(t *testing.T) {
 // TestKillGroup: with kill-group the down signal reaches run's children.
 func TestKillGroup(t *testing.T) {
 	e, svdir := watched(t, services.Config{Setsid: true}, map[string]string{
-		"g/run":        "#!/bin/sh\n(trap 'echo child >>../g.got; exit 0' TERM; while :; do sleep 0.05; done) &\ntrap 'echo parent >>../g.got; exit 0' TERM\necho up >../g.up\nwait\n",
+		"g/run":        "#!/bin/sh\n(trap 'echo child >>../g.got; exit 0' TERM; echo up >../g.child; while :; do sleep 0.05; done) &\ntrap 'echo parent >>../g.got; exit 0' TERM\necho up >../g.up\nwait\n",
 		"g/kill-group": "",
 	})
 	waitState(t, e, "g", "running", running)
-	testenv.WaitFor(t, 30*time.Second, "g up", func() bool { return svtestRead(svdir, "g.up") != "" })
+	testenv.WaitFor(t, 30*time.Second, "g's traps set", func() bool {
+		return svtestRead(svdir, "g.up") != "" && svtestRead(svdir, "g.child") != ""
+	})
 	send(t, svdir, "g", "d")
 	testenv.WaitFor(t, 30*time.Second, "TERM to parent and child", func() bool {
 		got := svtestRead(svdir, "g.got")
