@@ -152,7 +152,7 @@ func TestDockerStop(t *testing.T) {
 			if tc.stubborn {
 				dir := filepath.Join(t.TempDir(), "stubborn")
 				os.Mkdir(dir, 0o755)
-				run := "#!/bin/sh\ntrap 'echo stubborn: ignoring TERM' TERM\nwhile :; do sleep 1; done\n"
+				run := "#!/bin/sh\ntrap 'echo stubborn: ignoring TERM' TERM\necho stubborn: trapping\nwhile :; do sleep 1; done\n"
 				if err := os.WriteFile(filepath.Join(dir, "run"), []byte(run), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -161,6 +161,10 @@ func TestDockerStop(t *testing.T) {
 			}
 			c := startContainer(t, args...)
 			c.waitRunning(20*time.Second, services...)
+			if tc.stubborn {
+				// Running is not yet trapping.
+				c.waitLog(20*time.Second, "stdout", "stubborn's trap", func(line string) bool { return strings.HasSuffix(line, "stubborn: trapping") })
+			}
 			if tc.ready != nil {
 				tc.ready(c)
 			}
