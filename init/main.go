@@ -58,11 +58,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 2 {
 		switch args[1] {
 		case "-V", "--version":
-			fmt.Fprintln(stdout, "vigil", version())
-			return 0
+			return answer(errVersion, stdout)
 		case "-h", "--help":
-			fmt.Fprint(stdout, usage)
-			return 0
+			return answer(errHelp, stdout)
 		}
 	}
 	// Signals first: a Go PID 1 without handlers dies with status 2 on
@@ -71,13 +69,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	signal.Notify(sigc, handled()...)
 
 	opts, err := parseOptions(args[1:], os.Getenv)
-	if err == errHelp {
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	if err == errVersion {
-		fmt.Fprintln(stdout, "vigil", version())
-		return 0
+	if err == errHelp || err == errVersion {
+		return answer(err, stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vigil: %v\n%s", err, usage)
@@ -91,4 +84,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 111
 	}
 	return run(opts, sigc, in, out, errf)
+}
+
+// answer prints what -h (errHelp) or -V (errVersion) asks for.
+func answer(asked error, stdout io.Writer) int {
+	if asked == errVersion {
+		fmt.Fprintln(stdout, "vigil", version())
+	} else {
+		fmt.Fprint(stdout, usage)
+	}
+	return 0
 }

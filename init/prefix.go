@@ -161,7 +161,6 @@ const tailMax = terminationLogMax
 // under mu, so that caughtUp, also under mu, never sees bytes that have
 // left the pipe but are not yet counted.
 type tail struct {
-	r        *os.File
 	rc       syscall.RawConn
 	progress chan struct{}
 
@@ -176,7 +175,7 @@ func newTail(r *os.File) (*tail, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tail{r: r, rc: rc, progress: make(chan struct{}, 1)}, nil
+	return &tail{rc: rc, progress: make(chan struct{}, 1)}, nil
 }
 
 func (t *tail) Read(p []byte) (int, error) {
