@@ -2,9 +2,12 @@ package procsetup
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // resolve returns the uid and the group list (primary first) of a, looking
@@ -142,12 +145,14 @@ func scanDB(file, name string, match func([]string) bool) error {
 	// A missing file is an error, not an unknown name: glibc's getpwnam
 	// reports ENOENT, and runit's "unable to get password/group file
 	// entry: file does not exist" says what is wrong in a bare chroot.
-	f, err := os.Open(file)
+	// unix.Open, not os.Open: an *os.File would set up the runtime's
+	// poller (epoll_create1 and two epoll_ctl) for a file it cannot poll.
+	fd, err := unix.Open(file, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: file, Err: err}
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	defer unix.Close(fd)
+	sc := bufio.NewScanner(fdReader(fd))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -159,4 +164,22 @@ func scanDB(file, name string, match func([]string) bool) error {
 		}
 	}
 	return sc.Err()
+}
+
+// fdReader reads a descriptor with read(2), retrying EINTR.
+type fdReader int
+
+func (fd fdReader) Read(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(fd), b)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(b) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }

@@ -22,8 +22,7 @@ import (
 //
 // Nice values, capabilities and no_new_privs belong to one thread, and the
 // thread that calls execve becomes the program, so Exec locks itself to
-// its thread for good. setuid, setgid and setgroups go to every thread
-// (Go's syscall package uses AllThreadsSyscall).
+// its thread for good; so do the uid, gid and groups (creds.go).
 func (s *Spec) Exec() error {
 	if len(s.Args) == 0 {
 		return s.fail("args", "no program to run", nil)
@@ -88,7 +87,7 @@ func (s *Spec) Exec() error {
 	}
 	env := mergeEnv(base, changes)
 	paths := execPaths(s.Args[0], base)
-	if len(s.Rlimits) > 0 {
+	if s.limitsMemory() {
 		warmExec(paths, argv, env)
 	}
 	for i, r := range s.Rlimits {
@@ -179,17 +178,13 @@ func (s *Spec) setUser() error {
 			return s.fail("capabilities", "unable to keep capabilities", err)
 		}
 	}
-	list := make([]int, len(gids))
-	for i, g := range gids {
-		list[i] = int(g)
-	}
-	if err := syscall.Setgroups(list); err != nil {
+	if err := setThreadGroups(gids); err != nil {
 		return s.fail("user.additionalGids", "unable to setgroups", err)
 	}
-	if err := syscall.Setgid(int(gids[0])); err != nil {
+	if err := setThreadGID(gids[0]); err != nil {
 		return s.fail("user.gid", "unable to setgid", err)
 	}
-	if err := syscall.Setuid(int(uid)); err != nil {
+	if err := setThreadUID(uid); err != nil {
 		return s.fail("user.uid", "unable to setuid", err)
 	}
 	if keep {
@@ -308,6 +303,8 @@ func pathExec(paths, argv, env []string) error {
 // collection, pathExec's allocations reuse what this one freed; and the
 // memory profiler, which records a sampled allocation's stack in memory
 // of its own, samples no more.
+//
+// Only the limits on memory call for it; chpst -o and the others do not.
 func warmExec(paths, argv, env []string) {
 	runtime.MemProfileRate = 0
 	for _, p := range paths {
@@ -317,4 +314,16 @@ func warmExec(paths, argv, env []string) {
 	syscall.SlicePtrFromStrings(argv)
 	syscall.SlicePtrFromStrings(env)
 	runtime.GC()
+}
+
+// limitsMemory reports whether s sets a limit that a Go allocation can run
+// into: the address space, the data segment or the stack.
+func (s *Spec) limitsMemory() bool {
+	for _, r := range s.Rlimits {
+		switch r.Resource {
+		case unix.RLIMIT_AS, unix.RLIMIT_DATA, unix.RLIMIT_STACK:
+			return true
+		}
+	}
+	return false
 }
