@@ -25,6 +25,7 @@ type floors struct {
 	Pause  string // a service's run: marks itself up and pauses (a shell script without a C compiler)
 	GoExit string // a static Go main that exits at once
 	GoIdle string // the smallest static Go program that blocks in epoll_wait
+	GoLink string // exits at once, linking the standard packages vigil links
 	WhyC   string
 	WhyGo  string
 }
@@ -80,7 +81,7 @@ func buildFloors(dir string) *floors {
 	for _, p := range []struct {
 		out *string
 		src string
-	}{{&f.GoExit, "exit"}, {&f.GoIdle, "idle"}} {
+	}{{&f.GoExit, "exit"}, {&f.GoIdle, "idle"}, {&f.GoLink, "linked"}} {
 		out := filepath.Join(dir, "go-"+p.src)
 		// Built as vigil is (make build): static, trimmed, stripped.
 		cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags", "-s -w", "-o", out, p.src+".go")

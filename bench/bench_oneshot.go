@@ -55,6 +55,9 @@ func benchOneshot(e *Env) ([]Row, error) {
 	if fl.GoExit != "" {
 		cmds = append(cmds, command{"Go exit", []string{fl.GoExit}})
 	}
+	if fl.GoLink != "" {
+		cmds = append(cmds, command{"Go exit, linked", []string{fl.GoLink}})
+	}
 	if p := e.Peer("sv"); p != "" {
 		cmds = append(cmds, command{"runit sv status", []string{p, "status", "web"}})
 	}
@@ -97,6 +100,17 @@ func benchOneshot(e *Env) ([]Row, error) {
 			row("sv status of one service", "vigil sv status", "Go exit", "Go floor (exits at once)", "≤ 1.05×"),
 			row("vigil -V", "vigil -V", "Go exit", "Go floor (exits at once)", "≤ 1.05×"),
 		)
+	}
+	if len(times["Go exit, linked"]) > 0 {
+		// What the standard packages cost a Go start-up, and what
+		// vigil adds to that.
+		rows = append(rows,
+			row("vigil -V", "vigil -V", "Go exit, linked", "Go floor linking vigil's standard packages", ""),
+			row("sv status of one service", "vigil sv status", "Go exit, linked", "Go floor linking vigil's standard packages", ""),
+		)
+		if len(times["Go exit"]) > 0 {
+			rows = append(rows, row("Go floor linking vigil's standard packages", "Go exit, linked", "Go exit", "Go floor (exits at once)", ""))
+		}
 	}
 	rows = append(rows, row("vigil -V", "vigil -V", "/bin/true", "/bin/true", ""))
 	if len(times["C exit"]) > 0 {
